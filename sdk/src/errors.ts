@@ -1,0 +1,92 @@
+/**
+ * The one error table: every failure pyro reports carries one of these stable codes, on
+ * every surface (CLI, SDK, MCP, gRPC). The gRPC code is how the code travels on the wire;
+ * the stable code itself travels as a `pyro.common.v1.ErrorDetail`.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { ErrorDetailSchema } from "../../proto/gen/pyro/common/v1/error_pb.js";
+
+interface ErrorSpec {
+  /** How the code travels as a gRPC status. */
+  grpc: Code;
+  /** Exit status of the `pyro` CLI for this error. */
+  exit: number;
+  /** Default next step when the thrower gives none. */
+  hint: string;
+}
+
+export const ERRORS = {
+  invalid_argument: { grpc: Code.InvalidArgument, exit: 2, hint: "run the command with --help to see its arguments" },
+  environment_not_found: { grpc: Code.NotFound, exit: 1, hint: "run `pyro env list` to see the environments" },
+  environment_build_failed: { grpc: Code.Unavailable, exit: 1, hint: "check that the Debian mirror is reachable (PYRO_DEBIAN_MIRROR), then run `pyro env pull` again" },
+  environment_corrupt: { grpc: Code.DataLoss, exit: 1, hint: "run `pyro env pull --force` to rebuild it" },
+  backend_unavailable: { grpc: Code.FailedPrecondition, exit: 1, hint: "run `pyro doctor` to see what the backend needs" },
+  host_compat_not_allowed: { grpc: Code.PermissionDenied, exit: 1, hint: "the host backend has no isolation; pass --allow-host-compat to use it anyway" },
+  sandbox_start_failed: { grpc: Code.Unavailable, exit: 1, hint: "run `pyro doctor`, and see the manager log for the cause" },
+  command_not_found: { grpc: Code.NotFound, exit: 127, hint: "check the command name, or use an environment that has it (e.g. debian:12-build)" },
+  timeout: { grpc: Code.DeadlineExceeded, exit: 124, hint: "raise --timeout-seconds, or make the command finish sooner" },
+  manager_unavailable: { grpc: Code.Unavailable, exit: 1, hint: "see the manager log, or start it by hand with `pyro manager serve`" },
+  cancelled: { grpc: Code.Canceled, exit: 130, hint: "" },
+  internal: { grpc: Code.Internal, exit: 2, hint: "this is a bug in pyro; run with --debug and report it with the manager log" },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERRORS, value);
+}
+
+/** The one error type of pyro: a stable code, a one-line message, and the next step. */
+export class PyroError extends Error {
+  override readonly name = "PyroError";
+  readonly code: ErrorCode;
+  readonly hint: string;
+  /** Extra structured data, e.g. the partial output of a command that timed out. */
+  readonly data: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown; data?: Record<string, unknown> } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint ?? ERRORS[code].hint;
+    this.data = options.data ?? {};
+  }
+
+  /** Exit status the CLI uses for this error. */
+  get exitCode(): number {
+    return ERRORS[this.code].exit;
+  }
+
+  /** One line for people: "code: message (next: hint)". */
+  toLine(): string {
+    return this.hint ? `${this.code}: ${this.message} (next: ${this.hint})` : `${this.code}: ${this.message}`;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; hint: string } {
+    return { code: this.code, message: this.message, hint: this.hint };
+  }
+}
+
+/** Turns any thrown value into the ConnectError that leaves a server. Unknown errors become `internal` without their text. */
+export function toConnectError(err: unknown): ConnectError {
+  if (err instanceof ConnectError) return err;
+  const pyro = err instanceof PyroError ? err : new PyroError("internal", "internal error in pyro");
+  const metadata = new Headers({ "pyro-error-code": pyro.code });
+  return new ConnectError(pyro.message, ERRORS[pyro.code].grpc, metadata, [
+    { desc: ErrorDetailSchema, value: create(ErrorDetailSchema, { code: pyro.code, hint: pyro.hint }) },
+  ]);
+}
+
+/** Rebuilds the typed error a server sent (or maps a transport failure). */
+export function fromConnectError(err: unknown): PyroError {
+  if (err instanceof PyroError) return err;
+  const ce = ConnectError.from(err);
+  const [detail] = ce.findDetails(ErrorDetailSchema);
+  if (detail && isErrorCode(detail.code)) {
+    return new PyroError(detail.code, ce.rawMessage, { hint: detail.hint, cause: err });
+  }
+  if (ce.code === Code.Canceled) return new PyroError("cancelled", ce.rawMessage, { cause: err });
+  if (ce.code === Code.DeadlineExceeded) return new PyroError("timeout", ce.rawMessage, { cause: err });
+  if (ce.code === Code.Unavailable) return new PyroError("manager_unavailable", ce.rawMessage, { cause: err });
+  return new PyroError("internal", ce.rawMessage, { cause: err });
+}
