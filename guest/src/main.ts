@@ -1,0 +1,20 @@
+/**
+ * The guest agent's entry point: `agent --socket PATH --workspace DIR`. Prints one line,
+ * `PYRO_AGENT_READY`, on stdout once it serves, which is how the host knows it is up
+ * without polling. Logs go to stderr.
+ */
+import { parseArgs } from "node:util";
+import { BASE_ENV } from "./exec.js";
+import { serveAgent } from "./server.js";
+
+const { values } = parseArgs({
+  options: { socket: { type: "string" }, workspace: { type: "string" } },
+});
+if (!values.socket || !values.workspace) {
+  process.stderr.write("usage: agent --socket PATH --workspace DIR\n");
+  process.exit(2);
+}
+// The host's environment is not the sandbox's: commands start from BASE_ENV only.
+await serveAgent(values.socket, { workspaceDir: values.workspace, baseEnv: BASE_ENV });
+process.stdout.write("PYRO_AGENT_READY\n");
+for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => process.exit(0));
