@@ -2,8 +2,23 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["{host,guest,sdk,cli,mcp,e2e}/**/*.test.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 300_000,
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["{host,guest,sdk,cli,mcp}/**/*.test.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["e2e/**/*.test.ts"],
+          globalSetup: ["e2e/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+    ],
   },
 });

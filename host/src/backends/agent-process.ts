@@ -1,0 +1,105 @@
+/**
+ * Shared by the backends that start the agent as a child process of the manager (namespace
+ * and host): wait for its ready line, keep its stderr for the log, connect to its socket,
+ * and kill and clean up on destroy.
+ */
+import type { ChildProcess } from "node:child_process";
+import { rm } from "node:fs/promises";
+import { createClient } from "@connectrpc/connect";
+import { AgentService } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
+import { PyroError } from "../../../sdk/src/errors.js";
+import { unixTransport } from "../../../sdk/src/transport.js";
+import type { Logger } from "../logger.js";
+import type { BackendName, Sandbox } from "./backend.js";
+
+/** Bounds every message read from an agent: guest output is untrusted. */
+export const AGENT_READ_MAX_BYTES = 4 << 20;
+const READY_LINE = "PYRO_AGENT_READY";
+const STDERR_TAIL_BYTES = 4096;
+
+/** Resolves when the child prints the agent's ready line; rejects when it exits first or takes too long. */
+export function waitForReady(child: ChildProcess, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((ok, fail) => {
+    let out = "";
+    let err = "";
+    const done = (e?: Error) => {
+      clearTimeout(timer);
+      child.stdout?.off("data", onOut);
+      child.off("exit", onExit);
+      signal?.removeEventListener("abort", onAbort);
+      if (e) fail(e);
+      else ok();
+    };
+    const onOut = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes(READY_LINE + "\n")) done();
+    };
+    const onErr = (d: Buffer) => {
+      err = (err + d.toString()).slice(-STDERR_TAIL_BYTES);
+    };
+    const tail = () => err.trim().split("\n").slice(-3).join(" | ") || "no output";
+    const onExit = (code: number | null, sig: string | null) =>
+      done(new PyroError("sandbox_start_failed", `the sandbox exited before its agent was ready (${sig ?? `exit ${code}`}): ${tail()}`));
+    const onAbort = () => done(new PyroError("cancelled", "sandbox start was cancelled"));
+    const timer = setTimeout(() => done(new PyroError("sandbox_start_failed", `the sandbox's agent was not ready after ${timeoutMs} ms: ${tail()}`)), timeoutMs);
+    child.stdout?.on("data", onOut);
+    child.stderr?.on("data", onErr);
+    child.once("exit", onExit);
+    signal?.addEventListener("abort", onAbort);
+  });
+}
+
+export interface AgentProcessSandboxOptions {
+  id: string;
+  backend: BackendName;
+  environment: string;
+  network: boolean;
+  child: ChildProcess;
+  socketPath: string;
+  dir: string;
+  log: Logger;
+  /** Extra processes to end with the sandbox (e.g. a network helper). */
+  helpers?: ChildProcess[];
+  /** Kills the sandbox's processes. */
+  kill(): void;
+}
+
+/** A sandbox whose agent is `child`, reached on `socketPath`. */
+export function agentProcessSandbox(o: AgentProcessSandboxOptions): Sandbox {
+  const conn = unixTransport(o.socketPath, { readMaxBytes: AGENT_READ_MAX_BYTES });
+  let exited = false;
+  o.child.once("exit", () => (exited = true));
+  o.child.stderr?.on("data", (d: Buffer) => o.log.debug("agent stderr", { sandbox: o.id, text: d.toString().slice(0, 2000) }));
+  let destroying: Promise<void> | undefined;
+  return {
+    id: o.id,
+    backend: o.backend,
+    environment: o.environment,
+    network: o.network,
+    agent: createClient(AgentService, conn.transport),
+    alive: () => !exited && destroying === undefined,
+    destroy() {
+      destroying ??= (async () => {
+        conn.close();
+        const gone = exited ? Promise.resolve() : new Promise<void>((r) => o.child.once("exit", () => r()));
+        o.kill();
+        for (const h of o.helpers ?? []) h.kill("SIGKILL");
+        await gone;
+        await removeTree(o.dir);
+        o.log.debug("sandbox destroyed", { sandbox: o.id });
+      })();
+      return destroying;
+    },
+  };
+}
+
+/** Removes a sandbox directory, making unreadable directories (e.g. overlayfs's work/work) removable first. */
+export async function removeTree(dir: string): Promise<void> {
+  try {
+    await rm(dir, { recursive: true, force: true });
+  } catch {
+    const { execFile } = await import("node:child_process");
+    await new Promise<void>((r) => execFile("chmod", ["-R", "u+rwx", dir], () => r()));
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The one narrow interface every backend implements. A backend turns an installed
+ * environment into a running sandbox whose guest agent answers gRPC; everything else
+ * (exec, files, …) goes through that agent, never around it.
+ */
+import type { Client } from "@connectrpc/connect";
+import type { AgentService } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
+
+export type BackendName = "namespace" | "host" | "firecracker";
+export const BACKEND_NAMES: readonly BackendName[] = ["namespace", "host", "firecracker"];
+
+/** What a backend needs, found on this host. */
+export interface Probe {
+  available: boolean;
+  /** What was found (versions, paths), or what is missing. */
+  detail: string;
+  /** How to make it available; empty when it is. */
+  hint: string;
+}
+
+export interface SandboxSpec {
+  id: string;
+  /** The environment: its catalog name and, for backends that use one, its root filesystem. */
+  environment: { name: string; rootfs: string };
+  /** Outbound network access; without it only loopback exists (where the backend can isolate). */
+  network: boolean;
+  /** A fresh, empty host directory the sandbox owns and that is removed after it. */
+  dir: string;
+}
+
+export interface Sandbox {
+  readonly id: string;
+  readonly backend: BackendName;
+  readonly environment: string;
+  readonly network: boolean;
+  /** The guest agent's API. */
+  readonly agent: Client<typeof AgentService>;
+  /** False once the sandbox's processes have gone. */
+  alive(): boolean;
+  /** Kills every process of the sandbox and removes its directory. Safe to call twice. */
+  destroy(): Promise<void>;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  /** True when the backend isolates the sandbox from the host (everything but `host`). */
+  readonly isolated: boolean;
+  probe(): Promise<Probe>;
+  create(spec: SandboxSpec, signal?: AbortSignal): Promise<Sandbox>;
+}

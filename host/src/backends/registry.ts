@@ -1,0 +1,63 @@
+/**
+ * Picks the backend for a request: the one asked for (flag / PYRO_BACKEND), or the
+ * first available isolating backend. Never falls back to less isolation silently: `host`
+ * is used only when named and allowed with --allow-host-compat.
+ */
+import { PyroError } from "../../../sdk/src/errors.js";
+import type { Backend, BackendName, Probe } from "./backend.js";
+import { BACKEND_NAMES } from "./backend.js";
+
+/** Automatic choice, strongest isolation first. */
+const AUTOMATIC_ORDER: readonly BackendName[] = ["firecracker", "namespace"];
+const PROBE_TTL_MS = 60_000;
+
+export class BackendRegistry {
+  private readonly byName = new Map<BackendName, Backend>();
+  private readonly probes = new Map<BackendName, { at: number; probe: Promise<Probe> }>();
+
+  constructor(backends: Backend[]) {
+    for (const b of backends) this.byName.set(b.name, b);
+  }
+
+  /** A probe result, cached for a minute (a probe starts a sandbox). */
+  probe(name: BackendName): Promise<Probe> {
+    const cached = this.probes.get(name);
+    if (cached && Date.now() - cached.at < PROBE_TTL_MS) return cached.probe;
+    const backend = this.byName.get(name);
+    const probe = backend ? backend.probe() : Promise.resolve({ available: false, detail: "not built in", hint: "" });
+    this.probes.set(name, { at: Date.now(), probe });
+    return probe;
+  }
+
+  /** The backend automatic selection picks, or undefined when none can run. */
+  async automatic(): Promise<Backend | undefined> {
+    for (const name of AUTOMATIC_ORDER) {
+      if ((await this.probe(name)).available) return this.byName.get(name);
+    }
+    return undefined;
+  }
+
+  async select(requested: string, allowHostCompat: boolean): Promise<Backend> {
+    if (requested === "") {
+      const backend = await this.automatic();
+      if (backend) return backend;
+      const probe = await this.probe("namespace");
+      throw new PyroError("backend_unavailable", `no isolating backend can run here: ${probe.detail}`, {
+        hint: probe.hint ? `${probe.hint}; or pass --backend host --allow-host-compat to run without isolation` : undefined,
+      });
+    }
+    if (!(BACKEND_NAMES as readonly string[]).includes(requested)) {
+      throw new PyroError("invalid_argument", `unknown backend "${requested}"; choose one of ${BACKEND_NAMES.join(", ")}`);
+    }
+    const name = requested as BackendName;
+    if (name === "host" && !allowHostCompat) {
+      throw new PyroError("host_compat_not_allowed", "the host backend runs commands on this host without isolation");
+    }
+    const backend = this.byName.get(name);
+    const probe = await this.probe(name);
+    if (!backend || !probe.available) {
+      throw new PyroError("backend_unavailable", `the ${name} backend cannot run here: ${probe.detail}`, { hint: probe.hint || undefined });
+    }
+    return backend;
+  }
+}

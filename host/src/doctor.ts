@@ -1,0 +1,100 @@
+/** `pyro doctor`: what each backend needs, what is here, and which backend will run sandboxes. */
+import { execFile } from "node:child_process";
+import { access, constants, mkdir, statfs } from "node:fs/promises";
+import { promisify } from "node:util";
+import { create } from "@bufbuild/protobuf";
+import { CheckStatus, DoctorResponseSchema, type DoctorResponse } from "../../proto/gen/pyro/manager/v1/system_service_pb.js";
+import { BACKEND_NAMES, type BackendName } from "./backends/backend.js";
+import type { BackendRegistry } from "./backends/registry.js";
+import type { EnvironmentStore } from "./environments/store.js";
+
+const run = promisify(execFile);
+
+interface Check {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  hint?: string;
+}
+
+async function tool(cmd: string, args: string[]): Promise<string> {
+  return run(cmd, args, { timeout: 5000 }).then(
+    (r) => (r.stdout || r.stderr).split("\n")[0]!.trim(),
+    () => "",
+  );
+}
+
+export async function doctor(o: { backends: BackendRegistry; store: EnvironmentStore; stateDir: string; cacheDir: string; defaultBackend: string }): Promise<DoctorResponse> {
+  const checks: Check[] = [];
+  const kvm = await access("/dev/kvm", constants.R_OK | constants.W_OK).then(() => true, () => false);
+  checks.push(
+    kvm
+      ? { name: "kvm", status: CheckStatus.OK, detail: "/dev/kvm is usable" }
+      : { name: "kvm", status: CheckStatus.WARN, detail: "/dev/kvm is missing or not accessible", hint: "only the firecracker backend needs KVM; enable virtualization or use the namespace backend" },
+  );
+  const bwrap = await tool("bwrap", ["--version"]);
+  checks.push(
+    bwrap
+      ? { name: "bubblewrap", status: CheckStatus.OK, detail: bwrap }
+      : { name: "bubblewrap", status: CheckStatus.FAIL, detail: "bwrap is not installed", hint: "apt-get install -y bubblewrap" },
+  );
+  const ns = await o.backends.probe("namespace");
+  checks.push({ name: "user_namespaces", status: ns.available ? CheckStatus.OK : CheckStatus.FAIL, detail: ns.detail, hint: ns.hint });
+  const slirp = await tool("slirp4netns", ["--version"]);
+  checks.push(
+    slirp
+      ? { name: "network", status: CheckStatus.OK, detail: `${slirp} (for --network)` }
+      : { name: "network", status: CheckStatus.WARN, detail: "slirp4netns is not installed: sandboxes cannot get --network", hint: "apt-get install -y slirp4netns" },
+  );
+  const mmdebstrap = await tool("mmdebstrap", ["--version"]);
+  checks.push(
+    mmdebstrap
+      ? { name: "environment_builder", status: CheckStatus.OK, detail: mmdebstrap }
+      : { name: "environment_builder", status: CheckStatus.FAIL, detail: "mmdebstrap is not installed: environments cannot be built", hint: "apt-get install -y mmdebstrap" },
+  );
+  checks.push(await cacheCheck(o.cacheDir));
+  const envs = await o.store.list();
+  const installed = envs.filter((e) => e.installed).map((e) => e.entry.name);
+  checks.push({
+    name: "environments",
+    status: installed.length > 0 ? CheckStatus.OK : CheckStatus.WARN,
+    detail: installed.length > 0 ? `installed: ${installed.join(", ")}` : "none installed yet",
+    hint: installed.length > 0 ? "" : "run `pyro env pull debian:12` (or let `pyro run` install it)",
+  });
+
+  const available: BackendName[] = [];
+  for (const name of BACKEND_NAMES) {
+    if (name !== "host" && (await o.backends.probe(name)).available) available.push(name);
+  }
+  available.push("host");
+  let chosen = "";
+  if (o.defaultBackend) chosen = o.defaultBackend;
+  else chosen = (await o.backends.automatic())?.name ?? "";
+  checks.push(
+    chosen
+      ? { name: "backend", status: chosen === "host" ? CheckStatus.WARN : CheckStatus.OK, detail: `${chosen} runs sandboxes by default${o.defaultBackend ? " (PYRO_BACKEND)" : ""}`, hint: chosen === "host" ? "the host backend has no isolation" : "" }
+      : { name: "backend", status: CheckStatus.FAIL, detail: "no isolating backend can run here", hint: ns.hint },
+  );
+  return create(DoctorResponseSchema, {
+    checks: checks.map((c) => ({ ...c, hint: c.hint ?? "" })),
+    defaultBackend: chosen,
+    availableBackends: available,
+    stateDir: o.stateDir,
+    cacheDir: o.cacheDir,
+  });
+}
+
+async function cacheCheck(dir: string): Promise<Check> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+    const s = await statfs(dir);
+    const free = Number(s.bavail) * Number(s.bsize);
+    const gib = (free / 2 ** 30).toFixed(1);
+    return free < 2 * 2 ** 30
+      ? { name: "cache", status: CheckStatus.WARN, detail: `${dir}: ${gib} GiB free`, hint: "an environment takes 0.2–1 GiB; free some space or set PYRO_CACHE_DIR" }
+      : { name: "cache", status: CheckStatus.OK, detail: `${dir}: ${gib} GiB free` };
+  } catch (err) {
+    return { name: "cache", status: CheckStatus.FAIL, detail: `${dir} is not writable: ${(err as Error).message}`, hint: "set PYRO_CACHE_DIR to a writable directory" };
+  }
+}

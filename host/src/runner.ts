@@ -1,0 +1,161 @@
+/**
+ * One-shot runs: validate → pick the backend → install the environment if missing →
+ * take a fresh sandbox → exec through its agent, streaming events → delete the sandbox.
+ * A plain class; the gRPC RunService is a thin adapter over it.
+ */
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { ConnectError } from "@connectrpc/connect";
+import { type RunRequest, type RunResponse, RunResponseSchema } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
+import { PyroError, fromConnectError } from "../../sdk/src/errors.js";
+import { withProgress } from "./async-queue.js";
+import type { Sandbox } from "./backends/backend.js";
+import type { BackendRegistry } from "./backends/registry.js";
+import { findEntry } from "./environments/catalog.js";
+import type { EnvironmentStore, InstalledEnvironment } from "./environments/store.js";
+import type { Logger } from "./logger.js";
+import { progressMessage } from "./progress.js";
+import type { SandboxPool } from "./sandbox-pool.js";
+
+export const RUN_DEFAULTS = { timeoutSeconds: 30, ttlSeconds: 600, vcpuCount: 1, memMib: 1024 } as const;
+const LIMITS = { timeoutSeconds: 86_400, ttlSeconds: 86_400, vcpuCount: 64, memMib: 1 << 20, argBytes: 1 << 20, stdinBytes: 16 << 20 };
+/** How long past its timeout the host waits for the agent to report, before it destroys the sandbox itself. */
+const WATCHDOG_GRACE_MS = 10_000;
+
+type Event = MessageInitShape<typeof RunResponseSchema>["event"];
+const event = (e: Event): RunResponse => create(RunResponseSchema, { event: e });
+
+function check(cond: boolean, message: string): void {
+  if (!cond) throw new PyroError("invalid_argument", message);
+}
+
+/** Fills defaults and refuses what is out of range, before anything is started. */
+export function validateRun(req: RunRequest) {
+  check(req.environment !== "", "an environment is required, e.g. debian:12");
+  const entry = findEntry(req.environment);
+  check((req.argv.length > 0) !== (req.shellCommand !== ""), "give a command: either argv or shell_command");
+  check(req.argv.length === 0 || req.argv[0] !== "", "the command's program name is empty");
+  const size = [...req.argv, req.shellCommand, ...Object.keys(req.env), ...Object.values(req.env)].reduce((n, s) => n + Buffer.byteLength(s), 0);
+  check(size <= LIMITS.argBytes, `the command and environment are ${size} bytes; at most ${LIMITS.argBytes} are allowed`);
+  check(req.stdin.length <= LIMITS.stdinBytes, `stdin is ${req.stdin.length} bytes; at most ${LIMITS.stdinBytes} are allowed`);
+  const timeoutSeconds = req.timeoutSeconds || RUN_DEFAULTS.timeoutSeconds;
+  const ttlSeconds = req.ttlSeconds || RUN_DEFAULTS.ttlSeconds;
+  const vcpuCount = req.vcpuCount || RUN_DEFAULTS.vcpuCount;
+  const memMib = req.memMib || RUN_DEFAULTS.memMib;
+  check(timeoutSeconds <= LIMITS.timeoutSeconds, `timeout_seconds must be at most ${LIMITS.timeoutSeconds}`);
+  check(ttlSeconds <= LIMITS.ttlSeconds, `ttl_seconds must be at most ${LIMITS.ttlSeconds}`);
+  check(vcpuCount <= LIMITS.vcpuCount, `vcpu_count must be at most ${LIMITS.vcpuCount}`);
+  check(memMib >= 128 && memMib <= LIMITS.memMib, `mem_mib must be between 128 and ${LIMITS.memMib}`);
+  return { entry, timeoutSeconds, ttlSeconds, vcpuCount, memMib };
+}
+
+export interface RunnerOptions {
+  stateDir: string;
+  store: EnvironmentStore;
+  backends: BackendRegistry;
+  pool: SandboxPool;
+  /** Backend used when a request names none ("" = automatic). */
+  defaultBackend: string;
+  log: Logger;
+}
+
+export function newSandboxId(): string {
+  return `sb-${randomBytes(5).toString("hex")}`;
+}
+
+export class Runner {
+  constructor(private readonly o: RunnerOptions) {}
+
+  async *run(req: RunRequest, signal: AbortSignal): AsyncGenerator<RunResponse> {
+    const t0 = performance.now();
+    const v = validateRun(req);
+    const backend = await this.o.backends.select(req.backend || this.o.defaultBackend, req.allowHostCompat);
+
+    // The host backend runs on the host's own filesystem: no environment to install.
+    let rootfs = "";
+    let digest = "host";
+    if (backend.isolated) {
+      let installed = await this.o.store.get(v.entry.name);
+      if (!installed) {
+        const started = performance.now();
+        installed = yield* withProgress<RunResponse, InstalledEnvironment>((push) =>
+          this.o.store.ensure(v.entry.name, {
+            signal,
+            onProgress: (p) =>
+              push(event({ case: "progress", value: { environment: v.entry.name, phase: p.phase, message: progressMessage(p), elapsedMs: BigInt(Math.round(performance.now() - started)) } })),
+          }),
+        );
+      }
+      rootfs = installed.rootfs;
+      digest = installed.manifest.rootfsDigest;
+    }
+
+    const key = `${v.entry.name}|${digest}|${backend.name}`;
+    const make = () => {
+      const id = newSandboxId();
+      return backend.create({ id, dir: join(this.o.stateDir, "sandboxes", id), environment: { name: v.entry.name, rootfs }, network: req.network }, signal);
+    };
+    // Sandboxes with network are made to order; the rest come ready from the pool.
+    const sandbox = req.network ? await make() : await this.o.pool.take(key, make);
+    try {
+      yield* this.exec(sandbox, req, v.timeoutSeconds, t0, signal);
+    } finally {
+      await sandbox.destroy();
+      if (!req.network) this.o.pool.refill(key);
+    }
+  }
+
+  private async *exec(sandbox: Sandbox, req: RunRequest, timeoutSeconds: number, t0: number, signal: AbortSignal): AsyncGenerator<RunResponse> {
+    // If the agent never reports, the host ends the run itself (destroying the sandbox ends every process in it).
+    const watchdog = new AbortController();
+    const timer = setTimeout(() => watchdog.abort(), timeoutSeconds * 1000 + WATCHDOG_GRACE_MS);
+    const abort = AbortSignal.any([signal, watchdog.signal]);
+    const mode = sandbox.backend;
+    try {
+      const stream = sandbox.agent.exec(
+        { argv: req.argv, shellCommand: req.shellCommand, cwd: req.cwd, env: req.env, stdin: req.stdin, timeoutMs: BigInt(timeoutSeconds * 1000) },
+        { signal: abort },
+      );
+      for await (const res of stream) {
+        const e = res.event;
+        if (e.case === "started") {
+          yield event({ case: "started", value: { sandboxId: sandbox.id, executionMode: mode, environment: sandbox.environment, pid: e.value.pid } });
+        } else if (e.case === "output") {
+          yield event({ case: "output", value: e.value });
+        } else if (e.case === "exited") {
+          if (e.value.timedOut) {
+            throw new PyroError("timeout", `the command did not finish within ${timeoutSeconds}s; its process group was killed (${mode} backend)`, {
+              data: { execution_mode: mode, sandbox_id: sandbox.id },
+            });
+          }
+          yield event({
+            case: "exited",
+            value: {
+              exitCode: e.value.exitCode,
+              signal: e.value.signal,
+              durationMs: e.value.durationMs,
+              totalMs: BigInt(Math.round(performance.now() - t0)),
+              executionMode: mode,
+            },
+          });
+          return;
+        }
+      }
+      throw new PyroError("internal", "the sandbox's agent ended the command's stream without an exit status");
+    } catch (err) {
+      if (watchdog.signal.aborted) throw new PyroError("timeout", `the command did not finish within ${timeoutSeconds}s and the sandbox was destroyed (${mode} backend)`);
+      if (err instanceof PyroError) throw err;
+      if (err instanceof ConnectError) {
+        const mapped = fromConnectError(err);
+        // Errors the agent means (command not found, bad cwd) pass through; anything else is the sandbox failing.
+        if (mapped.code !== "internal" && mapped.code !== "manager_unavailable") throw mapped;
+        this.o.log.warn("agent call failed", { sandbox: sandbox.id, error: err });
+        throw new PyroError("sandbox_start_failed", `the sandbox's agent failed: ${err.rawMessage}`);
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The agent runtime: Node, the shared libraries it links, and the bundled agent, laid out
+ * in one directory that every sandbox gets read-only at /opt/pyro. It is not baked into
+ * environments, so an environment never goes stale when the agent changes, and it does not
+ * depend on the environment's own libraries: the agent starts through the runtime's own
+ * dynamic loader.
+ */
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { chmod, copyFile, link, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { PyroError } from "../../../sdk/src/errors.js";
+
+const run = promisify(execFile);
+
+export interface AgentRuntime {
+  /** Host directory holding bin/node, lib/, agent.mjs. */
+  dir: string;
+  /** Argv that starts the agent, with paths as seen from `mountPoint`. */
+  command(mountPoint: string, args: string[]): string[];
+}
+
+/** Finds dist/agent.mjs: beside the running bundle, or under dist/ of an ancestor (sources, tests). */
+export function findAgentBundle(env: Record<string, string | undefined>, from = import.meta.url): string {
+  if (env.PYRO_AGENT_BUNDLE) return env.PYRO_AGENT_BUNDLE;
+  let dir = dirname(fileURLToPath(from));
+  for (;;) {
+    for (const candidate of [join(dir, "agent.mjs"), join(dir, "dist", "agent.mjs")]) {
+      if (existsSync(candidate)) return candidate;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  throw new PyroError("internal", "the guest agent bundle (dist/agent.mjs) is missing", { hint: "run `npm run build`" });
+}
+
+/** Shared libraries `binary` links, and its dynamic loader, from ldd. */
+async function sharedLibraries(binary: string): Promise<{ loader: string; libs: string[] }> {
+  const { stdout } = await run("ldd", [binary]);
+  let loader = "";
+  const libs: string[] = [];
+  for (const line of stdout.split("\n")) {
+    const arrow = /=>\s+(\/\S+)/.exec(line);
+    const bare = /^\s*(\/\S+)\s+\(/.exec(line);
+    if (arrow?.[1]) libs.push(arrow[1]);
+    else if (bare?.[1]) loader = bare[1];
+  }
+  if (!loader) throw new PyroError("internal", `cannot find the dynamic loader of ${binary}`);
+  return { loader, libs };
+}
+
+/** Hard-links when it can (same filesystem, no copy of a 100 MB binary), copies otherwise. */
+async function place(src: string, dest: string): Promise<void> {
+  try {
+    await link(src, dest);
+  } catch {
+    await copyFile(src, dest);
+  }
+}
+
+/**
+ * Lays out the runtime under `<cacheDir>/runtime/<key>` (key = hash of the Node binary's
+ * identity and the agent bundle), once; later calls reuse it.
+ */
+export async function prepareAgentRuntime(cacheDir: string, agentBundle: string, nodeBinary = process.execPath): Promise<AgentRuntime> {
+  const agent = await readFile(agentBundle);
+  const nodeStat = await stat(nodeBinary);
+  const key = createHash("sha256")
+    .update(`${nodeBinary}\0${nodeStat.size}\0${nodeStat.mtimeMs}\0${process.version}\0`)
+    .update(agent)
+    .digest("hex")
+    .slice(0, 16);
+  const dir = join(cacheDir, "runtime", key);
+  const { loader } = existsSync(join(dir, "ready")) ? { loader: (await readFile(join(dir, "ready"), "utf8")).trim() } : await build();
+  const loaderName = basename(loader);
+  return {
+    dir,
+    command: (mount, args) => [join(mount, "lib", loaderName), "--library-path", join(mount, "lib"), join(mount, "bin", "node"), join(mount, "agent.mjs"), ...args],
+  };
+
+  async function build(): Promise<{ loader: string }> {
+    const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+    await mkdir(join(tmp, "bin"), { recursive: true });
+    await mkdir(join(tmp, "lib"), { recursive: true });
+    const { loader, libs } = await sharedLibraries(nodeBinary);
+    await place(nodeBinary, join(tmp, "bin", "node"));
+    for (const lib of [loader, ...libs]) await copyFile(lib, join(tmp, "lib", basename(lib)));
+    await writeFile(join(tmp, "agent.mjs"), agent);
+    await writeFile(join(tmp, "ready"), loader + "\n");
+    // Readable and traversable by the unprivileged sandbox uid; writable by nobody.
+    for (const p of [tmp, join(tmp, "bin"), join(tmp, "lib")]) await chmod(p, 0o755);
+    await chmod(join(tmp, "runtime"), 0o755).catch(() => {});
+    await chmod(dirname(tmp), 0o755);
+    try {
+      await rename(tmp, dir);
+    } catch (err) {
+      // Another manager laid it out first; theirs is as good as ours.
+      await rm(tmp, { recursive: true, force: true });
+      if (!existsSync(join(dir, "ready"))) throw err;
+    }
+    return { loader };
+  }
+}
