@@ -1,7 +1,11 @@
 // Bundles the two programs pyro ships: the CLI (which is also the manager and the MCP
 // server; code split so `pyro run` loads only what it uses) and the guest agent (one
 // self-contained file, mounted read-only into every sandbox).
+import { rmSync } from "node:fs";
 import { build } from "esbuild";
+
+// Chunk names carry content hashes: clear old ones so dist/ holds one build.
+if (!process.argv.includes("--bench")) rmSync("dist", { recursive: true, force: true });
 
 const common = {
   bundle: true,
@@ -31,3 +35,13 @@ await build({
   outdir: "dist",
   outExtension: { ".js": ".mjs" },
 });
+
+// `npm run bench` only; not shipped.
+if (process.argv.includes("--bench")) {
+  await build({
+    ...common,
+    entryPoints: { bench: "e2e/bench.ts" },
+    outdir: "dist",
+    outExtension: { ".js": ".mjs" },
+  });
+}

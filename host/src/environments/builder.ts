@@ -62,14 +62,18 @@ const SETUP_HOOK = [
 
 /**
  * Deletes what the dpkg configuration would have excluded (the essential set is unpacked
- * without it), the alternatives that pointed at deleted manuals, and package indices and
- * downloaded .debs, which are only needed while building.
+ * without it; as with dpkg, symlinks under doc/ stay), the alternatives that pointed at
+ * deleted manuals, and the package indices and .debs that only the build needed.
  */
 const CUSTOMIZE_HOOK = `set -e
 cd "$1"
-for d in usr/share/man usr/share/info usr/share/lintian usr/share/doc usr/share/locale; do
-  if [ -d "$d" ]; then find "$d" -mindepth 1 ! -type d ! -path 'usr/share/doc/*/copyright' ! -path usr/share/locale/locale.alias -delete; fi
+for d in usr/share/man usr/share/info usr/share/lintian usr/share/locale; do
+  if [ -d "$d" ]; then
+    find "$d" -mindepth 1 ! -type d ! -path usr/share/locale/locale.alias -delete
+    find "$d" -mindepth 1 -type d -empty -delete
+  fi
 done
+if [ -d usr/share/doc ]; then find usr/share/doc -type f ! -path 'usr/share/doc/*/copyright' -delete; fi
 for l in etc/alternatives/*; do
   case "$(readlink "$l")" in /usr/share/man/*|/usr/share/info/*) rm -f "$l" ;; esac
 done

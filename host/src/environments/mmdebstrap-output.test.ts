@@ -14,6 +14,7 @@ describe("parseInfoLine", () => {
   it("keeps the phase for other info lines and ignores everything else", () => {
     expect(parseInfoLine("I: cleaning package lists and apt cache...")).toEqual({ phase: undefined, message: "cleaning package lists and apt cache" });
     expect(parseInfoLine("I: success in 20.5527 seconds")).toEqual({ phase: undefined, message: "success in 20.5527 seconds" });
+    expect(parseInfoLine(`I: running --customize-hook in shell: sh -c 'set -e`)).toEqual({ phase: undefined, message: "running --customize-hook" });
     expect(parseInfoLine("Reading package lists...")).toBeUndefined();
     expect(parseInfoLine("E: mmdebstrap failed to run")).toBeUndefined();
   });

@@ -26,7 +26,8 @@ export interface OutputStep {
 export function parseInfoLine(line: string): OutputStep | undefined {
   const m = /^I: (.*?)(?:\.\.\.)?\s*$/.exec(line);
   if (!m?.[1]) return undefined;
-  const message = m[1];
+  // A hook's line goes on with its whole shell script; its name is enough.
+  const message = m[1].replace(/^(running --[\w-]+-hook) in shell: .*/, "$1");
   const hit = PHASES.find(([re]) => re.test(message));
   return { phase: hit?.[1], message };
 }

@@ -1,0 +1,81 @@
+/**
+ * `npm run bench`: what a user waits for, against floors measured in the same run.
+ *   node -e 0                         — the cost of starting any Node CLI
+ *   bwrap … true                      — the cost of a bare sandbox
+ *   pyro run debian:12 -- true        — the whole CLI process, manager already running
+ *   SDK run("debian:12", ["true"])    — one client call, in-process
+ * Prints medians and p95s and the ratios; asserts nothing (timings are not tests).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Pyro } from "../sdk/src/index.js";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const PYRO = join(ROOT, "dist", "pyro.mjs");
+const N = Number(process.env.PYRO_BENCH_N || 30);
+const WARMUP = 3;
+
+function stats(ms: number[]) {
+  const s = [...ms].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+  return { median: at(0.5), p95: at(0.95) };
+}
+
+function timeCommand(argv: string[], env: NodeJS.ProcessEnv): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < WARMUP + N; i++) {
+    const t0 = performance.now();
+    const r = spawnSync(argv[0]!, argv.slice(1), { env, stdio: ["ignore", "ignore", "pipe"] });
+    const dt = performance.now() - t0;
+    if (r.status !== 0) throw new Error(`${argv.join(" ")} failed (${r.status}): ${r.stderr}`);
+    if (i >= WARMUP) out.push(dt);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "pyro-bench-"));
+  chmodSync(dir, 0o711);
+  const socketPath = join(dir, "state", "manager.sock");
+  const env = { ...process.env, PYRO_STATE_DIR: join(dir, "state"), PYRO_MANAGER_SOCKET: socketPath };
+  const manager = spawn(process.execPath, [PYRO, "manager", "serve", "--socket", socketPath], { env, stdio: "ignore" });
+  try {
+    for (let i = 0; i < 400 && !existsSync(socketPath); i++) await new Promise((r) => setTimeout(r, 25));
+    console.log("preparing: pyro env pull debian:12 (builds it once if it is not cached)");
+    const pull = spawnSync(process.execPath, [PYRO, "env", "pull", "debian:12"], { env, stdio: "inherit" });
+    if (pull.status !== 0) throw new Error("pyro env pull debian:12 failed");
+
+    const node = stats(timeCommand([process.execPath, "-e", "0"], env));
+    const bwrap = stats(timeCommand(["bwrap", "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"], env));
+    const cli = stats(timeCommand([process.execPath, PYRO, "run", "debian:12", "--", "true"], env));
+    const sdk = new Pyro({ socketPath, autoStart: false });
+    const sdkTimes: number[] = [];
+    for (let i = 0; i < WARMUP + N; i++) {
+      const t0 = performance.now();
+      const r = await sdk.run("debian:12", ["true"]);
+      const dt = performance.now() - t0;
+      if (r.exitCode !== 0) throw new Error("sdk run failed");
+      if (i >= WARMUP) sdkTimes.push(dt);
+    }
+    sdk.close();
+    const sdkStats = stats(sdkTimes);
+
+    const row = (name: string, s: { median: number; p95: number }) => console.log(`${name.padEnd(34)} median ${s.median.toFixed(1).padStart(7)} ms   p95 ${s.p95.toFixed(1).padStart(7)} ms`);
+    console.log(`\n${N} runs each (after ${WARMUP} warm-up runs), manager already running, namespace backend`);
+    row("node -e 0", node);
+    row("bwrap --unshare-all … true", bwrap);
+    row("pyro run debian:12 -- true", cli);
+    row("SDK run(debian:12, [true])", sdkStats);
+    console.log(`\nratio pyro run / node -e 0:        ${(cli.median / node.median).toFixed(2)}x (aim: <= 2.5x)`);
+    console.log(`ratio pyro run / bare bwrap:        ${(cli.median / bwrap.median).toFixed(2)}x`);
+    console.log(`ratio SDK run / bare bwrap:         ${(sdkStats.median / bwrap.median).toFixed(2)}x`);
+  } finally {
+    manager.kill("SIGTERM");
+    await new Promise((r) => manager.once("exit", r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

