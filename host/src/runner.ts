@@ -101,8 +101,14 @@ export class Runner {
     try {
       yield* this.exec(sandbox, req, v.timeoutSeconds, t0, signal);
     } finally {
-      await sandbox.destroy();
-      if (!req.network) this.o.pool.refill(key);
+      // Off the caller's path: the stream ends as soon as the command has; the sandbox is
+      // torn down, and the pool topped up, after the answer has left.
+      void sandbox
+        .destroy()
+        .catch((err) => this.o.log.warn("sandbox destroy failed", { sandbox: sandbox.id, error: err }))
+        .finally(() => {
+          if (!req.network) this.o.pool.refill(key);
+        });
     }
   }
 

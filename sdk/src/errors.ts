@@ -27,6 +27,7 @@ export const ERRORS = {
   command_not_found: { grpc: Code.NotFound, exit: 127, hint: "check the command name, or use an environment that has it (e.g. debian:12-build)" },
   timeout: { grpc: Code.DeadlineExceeded, exit: 124, hint: "raise --timeout-seconds, or make the command finish sooner" },
   manager_unavailable: { grpc: Code.Unavailable, exit: 1, hint: "see the manager log, or start it by hand with `pyro manager serve`" },
+  manager_already_running: { grpc: Code.AlreadyExists, exit: 1, hint: "a manager already serves this socket; clients use it as it is (stop it first to start another)" },
   cancelled: { grpc: Code.Canceled, exit: 130, hint: "" },
   internal: { grpc: Code.Internal, exit: 2, hint: "this is a bug in pyro; run with --debug and report it with the manager log" },
 } as const satisfies Record<string, ErrorSpec>;

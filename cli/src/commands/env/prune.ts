@@ -1,0 +1,20 @@
+/** `pyro env prune [--all]`: remove half-built, corrupt and outdated environment copies. */
+import { pruneResultJson } from "../../../../sdk/src/json.js";
+import type { CommandModule } from "../../context.js";
+import { writeJson } from "../../context.js";
+import { bytes } from "../../format.js";
+
+export const prune: CommandModule<{ all: boolean }> = {
+  command: "prune",
+  describe: "Remove half-built, corrupt and outdated environment copies",
+  builder: (y) => y.option("all", { type: "boolean", default: false, describe: "Also remove verified, current copies (they are installed again when needed)" }),
+  async handler({ ctx, json, all }) {
+    const r = await (await ctx.client()).environments.prune({ all, signal: ctx.io.signal });
+    if (json) {
+      writeJson(ctx.io, pruneResultJson(r));
+      return;
+    }
+    for (const p of r.removedPaths) ctx.io.stdout.write(`removed ${p}\n`);
+    ctx.io.stdout.write(`freed ${bytes(r.freedBytes)} (${r.removedPaths.length} path${r.removedPaths.length === 1 ? "" : "s"})\n`);
+  },
+};

@@ -1,0 +1,31 @@
+/** The pyro TypeScript SDK: a client of the pyro manager, its public types and its one error type. */
+export { Pyro } from "./client.js";
+export { PyroError, ERRORS, isErrorCode } from "./errors.js";
+export type { ErrorCode } from "./errors.js";
+export { VERSION } from "./version.js";
+export { OUTPUT_LIMIT_BYTES } from "./capped-output.js";
+export { OPERATIONS, MCP_PROFILES } from "./operations.js";
+export type { OperationName, OperationSpec, ParamSpec, OperationArgs } from "./operations.js";
+export type {
+  CallOptions,
+  CheckStatusName,
+  DoctorCheckInfo,
+  DoctorReport,
+  Env,
+  EnvironmentInfo,
+  EnvironmentManifestInfo,
+  EnvironmentsApi,
+  OutputStreamName,
+  PruneOptions,
+  PruneResult,
+  PullOptions,
+  PullPhaseName,
+  PullProgressInfo,
+  PyroClient,
+  PyroOptions,
+  RunOptions,
+  RunResult,
+  RunStartedInfo,
+  RunTimeoutData,
+  VersionInfo,
+} from "./types.js";

