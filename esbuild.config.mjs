@@ -14,6 +14,7 @@ const common = {
   format: "esm",
   sourcemap: "linked",
   legalComments: "none",
+  minify: true,
   logLevel: "warning",
   // Some dependencies are CommonJS and call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __pyroCreateRequire } from 'node:module'; const require = __pyroCreateRequire(import.meta.url);" },

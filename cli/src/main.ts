@@ -18,6 +18,7 @@ for (const stream of [process.stdout, process.stderr]) {
 if (argv.length === 1 && argv[0] === "--version") {
   process.stdout.write(`pyro ${VERSION}\n`);
 } else {
+  if (argv[0] !== "manager") (await import("./light-headers.js")).useLightHeaders();
   const { withLazySegmenter } = await import("./lazy-segmenter.js");
   const [{ runCli }, { processIo }] = await withLazySegmenter(() => Promise.all([import("./cli.js"), import("./io.js")]));
   process.exitCode = await runCli(argv, processIo());

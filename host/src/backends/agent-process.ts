@@ -64,8 +64,32 @@ export interface AgentProcessSandboxOptions {
   kill(): void;
 }
 
+/** Capabilities the host needs of an agent before it hands the sandbox out. */
+export const REQUIRED_CAPABILITIES = ["exec.v1", "exec.timeout.v1"];
+
+/**
+ * Connects to the agent and checks what it can do. Doing this before the sandbox is handed
+ * out (or pooled) also opens the HTTP/2 connection and warms the agent's request path, so
+ * the user's first command does not pay for either.
+ */
+export async function connectAgentSandbox(o: AgentProcessSandboxOptions): Promise<Sandbox> {
+  const sandbox = agentProcessSandbox(o);
+  try {
+    const info = await sandbox.agent.getInfo({}, { timeoutMs: 10_000 });
+    const missing = REQUIRED_CAPABILITIES.filter((c) => !info.capabilities.includes(c));
+    if (missing.length > 0) throw new PyroError("sandbox_start_failed", `the sandbox's agent (${info.version}) lacks ${missing.join(", ")}`);
+    // One throwaway command warms the agent's spawn path (fork, pipes, stream encoding).
+    for await (const _ of sandbox.agent.exec({ argv: ["/bin/true"], timeoutMs: 10_000n }, { timeoutMs: 10_000 }));
+    return sandbox;
+  } catch (err) {
+    await sandbox.destroy();
+    if (err instanceof PyroError) throw err;
+    throw new PyroError("sandbox_start_failed", `the sandbox's agent did not answer: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 /** A sandbox whose agent is `child`, reached on `socketPath`. */
-export function agentProcessSandbox(o: AgentProcessSandboxOptions): Sandbox {
+function agentProcessSandbox(o: AgentProcessSandboxOptions): Sandbox {
   const conn = unixTransport(o.socketPath, { readMaxBytes: AGENT_READ_MAX_BYTES });
   let exited = false;
   o.child.once("exit", () => (exited = true));

@@ -9,7 +9,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../logger.js";
 import type { AgentRuntime } from "../../runtime/agent-runtime.js";
-import { agentProcessSandbox, removeTree, waitForReady } from "../agent-process.js";
+import { connectAgentSandbox, removeTree, waitForReady } from "../agent-process.js";
 import type { Backend, Probe, Sandbox, SandboxSpec } from "../backend.js";
 
 export class HostBackend implements Backend {
@@ -39,7 +39,7 @@ export class HostBackend implements Backend {
       throw err;
     }
     this.o.log.info("sandbox started", { sandbox: spec.id, backend: this.name, environment: spec.environment.name });
-    return agentProcessSandbox({
+    return await connectAgentSandbox({
       id: spec.id,
       backend: this.name,
       environment: spec.environment.name,

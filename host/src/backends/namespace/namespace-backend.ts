@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { PyroError } from "../../../../sdk/src/errors.js";
 import type { Logger } from "../../logger.js";
 import type { AgentRuntime } from "../../runtime/agent-runtime.js";
-import { agentProcessSandbox, removeTree, waitForReady } from "../agent-process.js";
+import { connectAgentSandbox, removeTree, waitForReady } from "../agent-process.js";
 import type { Backend, Probe, Sandbox, SandboxSpec } from "../backend.js";
 import { AGENT_SOCKET_IN_SANDBOX, namespaceSandboxArgv, RUNTIME_MOUNT, WORKSPACE_IN_SANDBOX } from "./bwrap-args.js";
 import { startUserModeNetwork } from "./user-mode-network.js";
@@ -89,7 +89,7 @@ export class NamespaceBackend implements Backend {
       }
       const c = child;
       log.info("sandbox started", { sandbox: spec.id, backend: this.name, environment: spec.environment.name, network: spec.network, steps });
-      return agentProcessSandbox({
+      return await connectAgentSandbox({
         id: spec.id,
         backend: this.name,
         environment: spec.environment.name,
