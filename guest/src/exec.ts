@@ -66,6 +66,21 @@ function spawned(child: ChildProcess, program: string): Promise<void> {
   });
 }
 
+/** Process groups of commands this agent started that may still have members. */
+const groups = new Set<number>();
+
+/** Kills every process group this agent started; the agent calls it before it exits. */
+export function killAllGroups(): void {
+  for (const pgid of groups) {
+    try {
+      process.kill(-pgid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+  groups.clear();
+}
+
 function killGroup(child: ChildProcess): void {
   if (child.pid === undefined) return;
   try {
@@ -91,6 +106,8 @@ export async function* exec(req: ExecRequest, signal: AbortSignal, opts: ExecOpt
     child.once("exit", (code, sig) => ok({ code, signal: sig })),
   );
   await spawned(child, argv[0]!);
+  // Background processes may outlive the command; they are ended with the agent.
+  if (child.pid !== undefined) groups.add(child.pid);
   if (child.stdin) {
     child.stdin.on("error", () => {}); // the command may exit without reading its input
     child.stdin.end(Buffer.from(req.stdin));

@@ -4,7 +4,7 @@
  * without polling. Logs go to stderr.
  */
 import { parseArgs } from "node:util";
-import { BASE_ENV } from "./exec.js";
+import { BASE_ENV, killAllGroups } from "./exec.js";
 import { serveAgent } from "./server.js";
 
 const { values } = parseArgs({
@@ -17,4 +17,11 @@ if (!values.socket || !values.workspace) {
 // The host's environment is not the sandbox's: commands start from BASE_ENV only.
 await serveAgent(values.socket, { workspaceDir: values.workspace, baseEnv: BASE_ENV });
 process.stdout.write("PYRO_AGENT_READY\n");
-for (const sig of ["SIGTERM", "SIGINT"] as const) process.on(sig, () => process.exit(0));
+// Where the sandbox has no pid namespace of its own (the host backend), the host asks the
+// agent to end, and the agent ends everything it started, background processes included.
+for (const sig of ["SIGTERM", "SIGINT"] as const) {
+  process.on(sig, () => {
+    killAllGroups();
+    process.exit(0);
+  });
+}

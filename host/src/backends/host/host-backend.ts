@@ -48,12 +48,22 @@ export class HostBackend implements Backend {
       socketPath,
       dir: spec.dir,
       log: this.o.log,
+      // No pid namespace here: the agent ends what its commands left running (SIGTERM),
+      // then its own group goes, whether it managed or not.
       kill: () => {
-        try {
-          process.kill(-child.pid!, "SIGKILL");
-        } catch {
-          child.kill("SIGKILL");
-        }
+        const killGroup = () => {
+          try {
+            process.kill(-child.pid!, "SIGKILL");
+          } catch {
+            // Gone.
+          }
+        };
+        child.kill("SIGTERM");
+        const timer = setTimeout(killGroup, 1000);
+        child.once("exit", () => {
+          clearTimeout(timer);
+          killGroup();
+        });
       },
     });
   }
