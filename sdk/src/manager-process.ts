@@ -2,7 +2,7 @@
  * Starting the manager on demand: which command starts it, and how a client starts it in
  * the background. Waiting for it to answer is the client's job (it owns the connection).
  */
-import type { ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,8 +72,6 @@ export interface SpawnedManager {
  * client and a Ctrl-C in the client's terminal does not reach it.
  */
 export async function spawnManager(argv: string[], env: Env): Promise<SpawnedManager> {
-  // Loaded on demand: most calls find a manager running and never spawn.
-  const { spawn } = await import("node:child_process");
   const state: SpawnedManager = {};
   const [program, ...args] = argv as [string, ...string[]];
   let child: ChildProcess;

@@ -4,11 +4,11 @@
  * and kill and clean up on destroy.
  */
 import type { ChildProcess } from "node:child_process";
-import { rm } from "node:fs/promises";
 import { createClient } from "@connectrpc/connect";
 import { AgentService } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
 import { PyroError } from "../../../sdk/src/errors.js";
 import { unixTransport } from "../../../sdk/src/transport.js";
+import { removeTree } from "../environments/remove-tree.js";
 import type { Logger } from "../logger.js";
 import type { BackendName, Sandbox } from "./backend.js";
 
@@ -109,21 +109,10 @@ function agentProcessSandbox(o: AgentProcessSandboxOptions): Sandbox {
         o.kill();
         for (const h of o.helpers ?? []) h.kill("SIGKILL");
         await gone;
-        await removeTree(o.dir);
+        await removeTree(o.dir, o.log);
         o.log.debug("sandbox destroyed", { sandbox: o.id });
       })();
       return destroying;
     },
   };
-}
-
-/** Removes a sandbox directory, making unreadable directories (e.g. overlayfs's work/work) removable first. */
-export async function removeTree(dir: string): Promise<void> {
-  try {
-    await rm(dir, { recursive: true, force: true });
-  } catch {
-    const { execFile } = await import("node:child_process");
-    await new Promise<void>((r) => execFile("chmod", ["-R", "u+rwx", dir], () => r()));
-    await rm(dir, { recursive: true, force: true });
-  }
 }

@@ -9,7 +9,8 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../logger.js";
 import type { AgentRuntime } from "../../runtime/agent-runtime.js";
-import { connectAgentSandbox, removeTree, waitForReady } from "../agent-process.js";
+import { connectAgentSandbox, waitForReady } from "../agent-process.js";
+import { removeTree } from "../../environments/remove-tree.js";
 import type { Backend, Probe, Sandbox, SandboxSpec } from "../backend.js";
 
 export class HostBackend implements Backend {
@@ -35,7 +36,7 @@ export class HostBackend implements Backend {
       await waitForReady(child, this.o.readyTimeoutMs ?? 15_000, signal);
     } catch (err) {
       child.kill("SIGKILL");
-      await removeTree(spec.dir);
+      await removeTree(spec.dir, this.o.log);
       throw err;
     }
     this.o.log.info("sandbox started", { sandbox: spec.id, backend: this.name, environment: spec.environment.name });

@@ -6,7 +6,8 @@ import { promisify } from "node:util";
 import { PyroError } from "../../../../sdk/src/errors.js";
 import type { Logger } from "../../logger.js";
 import type { AgentRuntime } from "../../runtime/agent-runtime.js";
-import { connectAgentSandbox, removeTree, waitForReady } from "../agent-process.js";
+import { connectAgentSandbox, waitForReady } from "../agent-process.js";
+import { removeTree } from "../../environments/remove-tree.js";
 import type { Backend, Probe, Sandbox, SandboxSpec } from "../backend.js";
 import { AGENT_SOCKET_IN_SANDBOX, namespaceSandboxArgv, RUNTIME_MOUNT, WORKSPACE_IN_SANDBOX } from "./bwrap-args.js";
 import { startUserModeNetwork } from "./user-mode-network.js";
@@ -47,7 +48,7 @@ export class NamespaceBackend implements Backend {
         hint: "enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces>0) and use a kernel with overlayfs in user namespaces (5.11+)",
       };
     } finally {
-      await removeTree(tmp);
+      await removeTree(tmp, this.o.log);
     }
   }
 
@@ -105,7 +106,7 @@ export class NamespaceBackend implements Backend {
       log.warn("sandbox start failed", { sandbox: spec.id, step: steps.at(-1), error: err });
       child?.kill("SIGKILL");
       for (const h of helpers) h.kill("SIGKILL");
-      await removeTree(spec.dir);
+      await removeTree(spec.dir, this.o.log);
       if (err instanceof PyroError) throw err;
       throw new PyroError("sandbox_start_failed", `sandbox ${spec.id} failed at step ${steps.at(-1)}: ${(err as Error).message}`, { cause: err });
     }
