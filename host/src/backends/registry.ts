@@ -14,19 +14,36 @@ const PROBE_TTL_MS = 60_000;
 export class BackendRegistry {
   private readonly byName = new Map<BackendName, Backend>();
   private readonly probes = new Map<BackendName, { at: number; probe: Promise<Probe> }>();
+  private readonly refreshing = new Set<BackendName>();
 
   constructor(backends: Backend[]) {
     for (const b of backends) this.byName.set(b.name, b);
   }
 
-  /** A probe result, cached for a minute (a probe starts a sandbox). */
+  /**
+   * A probe result. A probe starts a sandbox, so results are kept; one older than a minute
+   * is refreshed in the background while the last one keeps answering, so no request waits
+   * for a probe after the first.
+   */
   probe(name: BackendName): Promise<Probe> {
     const cached = this.probes.get(name);
-    if (cached && Date.now() - cached.at < PROBE_TTL_MS) return cached.probe;
-    const backend = this.byName.get(name);
-    const probe = backend ? backend.probe() : Promise.resolve({ available: false, detail: "not built in", hint: "" });
+    if (cached && Date.now() - cached.at >= PROBE_TTL_MS && !this.refreshing.has(name)) {
+      this.refreshing.add(name);
+      const next = this.run(name);
+      void next.finally(() => {
+        this.probes.set(name, { at: Date.now(), probe: next });
+        this.refreshing.delete(name);
+      });
+    }
+    if (cached) return cached.probe;
+    const probe = this.run(name);
     this.probes.set(name, { at: Date.now(), probe });
     return probe;
+  }
+
+  private run(name: BackendName): Promise<Probe> {
+    const backend = this.byName.get(name);
+    return backend ? backend.probe().catch((err) => ({ available: false, detail: `probe failed: ${(err as Error).message}`, hint: "" })) : Promise.resolve({ available: false, detail: "not built in", hint: "" });
   }
 
   /** The backend automatic selection picks, or undefined when none can run. */
