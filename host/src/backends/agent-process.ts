@@ -90,7 +90,7 @@ export async function connectAgentSandbox(o: AgentProcessSandboxOptions): Promis
 
 /** A sandbox whose agent is `child`, reached on `socketPath`. */
 function agentProcessSandbox(o: AgentProcessSandboxOptions): Sandbox {
-  const conn = unixTransport(o.socketPath, { readMaxBytes: AGENT_READ_MAX_BYTES });
+  const conn = unixTransport(o.socketPath, { readMaxBytes: AGENT_READ_MAX_BYTES, connectOnce: true });
   let exited = false;
   o.child.once("exit", () => (exited = true));
   o.child.stderr?.on("data", (d: Buffer) => o.log.debug("agent stderr", { sandbox: o.id, text: d.toString().slice(0, 2000) }));
