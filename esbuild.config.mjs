@@ -1,6 +1,6 @@
-// Bundles the two programs pyro ships: the CLI (which is also the manager and the MCP
-// server), started through a small launcher that keeps a V8 code cache of it, and the
-// guest agent (one self-contained file, mounted read-only into every sandbox).
+// Bundles the two programs pyro ships, each one CommonJS file started by a small launcher
+// that keeps a V8 code cache of it: the CLI (which is also the manager and the MCP server)
+// and the guest agent (mounted read-only into every sandbox).
 import { chmodSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
@@ -20,32 +20,30 @@ const common = {
   banner: { js: "import { createRequire as __pyroCreateRequire } from 'node:module'; const require = __pyroCreateRequire(import.meta.url);" },
 };
 
-// The CLI as one CommonJS file, so dist/pyro.mjs can run it with a V8 code cache (Node 20
-// has no compile cache for ES modules). Dynamic imports stay lazy: esbuild evaluates a
-// module only when its import() runs.
-await build({
-  ...common,
-  entryPoints: { pyro: "cli/src/main.ts" },
-  outfile: "dist/pyro.cjs",
-  format: "cjs",
-  define: { "import.meta.url": "__pyroImportMetaUrl" },
-  banner: { js: "var __pyroImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-});
+// The CLI and the agent as one CommonJS file each, so their launchers can run them with a
+// V8 code cache (Node 20 has no compile cache for ES modules). Dynamic imports stay lazy:
+// esbuild evaluates a module only when its import() runs.
+for (const [name, entry] of [["pyro", "cli/src/main.ts"], ["agent", "guest/src/main.ts"]]) {
+  await build({
+    ...common,
+    entryPoints: { [name]: entry },
+    outfile: `dist/${name}.cjs`,
+    format: "cjs",
+    define: { "import.meta.url": "__pyroImportMetaUrl" },
+    banner: { js: "var __pyroImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  });
+}
 
-await build({
-  ...common,
-  entryPoints: { pyro: "cli/src/launcher.ts" },
-  outfile: "dist/pyro.mjs",
-  banner: { js: "#!/usr/bin/env node" },
-});
-chmodSync("dist/pyro.mjs", 0o755);
-
-await build({
-  ...common,
-  entryPoints: { agent: "guest/src/main.ts" },
-  outdir: "dist",
-  outExtension: { ".js": ".mjs" },
-});
+// The launchers: dist/NAME.mjs starts dist/NAME.cjs with a V8 code cache.
+for (const name of ["pyro", "agent"]) {
+  await build({
+    ...common,
+    entryPoints: { [name]: "cli/src/launcher.ts" },
+    outfile: `dist/${name}.mjs`,
+    banner: { js: "#!/usr/bin/env node" },
+  });
+  chmodSync(`dist/${name}.mjs`, 0o755);
+}
 
 // `npm run bench` only; not shipped.
 if (process.argv.includes("--bench")) {

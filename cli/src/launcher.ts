@@ -1,19 +1,22 @@
 /**
- * `dist/pyro.mjs`, the `pyro` executable: starts the CLI bundle (dist/pyro.cjs) with a V8
- * code cache beside it, so a command does not pay to compile the CLI again each time (about
- * a sixth of `pyro run`). The cache is written after the first command that finds none (or
- * one this Node rejects), atomically; a cache that cannot be written is simply not kept.
+ * The launcher of a bundled program: `dist/NAME.mjs` runs `dist/NAME.cjs` (pyro: the CLI;
+ * agent: the guest agent) with the V8 code cache beside it, so a start does not pay to
+ * compile the program again (about a sixth of `pyro run`). When there is no cache, or this
+ * Node rejects it, one is written as the process exits (so it holds the functions the run
+ * compiled, not just the top level), atomically; where it cannot be written (a read-only
+ * install, the sandbox's /opt/pyro) the program simply runs without.
  * Kept to Node built-ins: it runs before anything else.
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { createRequire, Module } from "node:module";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { constants, Script } from "node:vm";
 
-const dir = dirname(fileURLToPath(import.meta.url));
-const bundle = join(dir, "pyro.cjs");
-const cacheFile = join(dir, `pyro.cjs.${process.version}.v8cache`);
+const self = fileURLToPath(import.meta.url);
+const dir = dirname(self);
+const bundle = join(dir, `${basename(self, ".mjs")}.cjs`);
+const cacheFile = `${bundle}.${process.version}.v8cache`;
 
 let cachedData: Buffer | undefined;
 try {
@@ -29,14 +32,13 @@ const script = new Script(wrap(readFileSync(bundle, "utf8")), {
   importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
 });
 if (cachedData === undefined || script.cachedDataRejected) {
-  // After the command ran: the cache then holds the functions it compiled, not just the top level.
-  process.once("beforeExit", () => {
+  process.once("exit", () => {
     try {
       const tmp = `${cacheFile}.${process.pid}.tmp`;
       writeFileSync(tmp, script.createCachedData());
       renameSync(tmp, cacheFile);
     } catch {
-      // A read-only install: run without a cache.
+      // Not writable here: run without a cache.
     }
   });
 }

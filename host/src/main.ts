@@ -47,7 +47,7 @@ function memo<T>(fn: () => Promise<T>): () => Promise<T> {
 export function buildManager(config: ManagerConfig, log: Logger, env: Record<string, string | undefined> = process.env) {
   const root = process.getuid?.() === 0;
   const sandboxUser = { uid: config.sandboxUid, gid: config.sandboxGid };
-  const runtime: () => Promise<AgentRuntime> = memo(() => prepareAgentRuntime(config.cacheDir, findAgentBundle(env)));
+  const runtime: () => Promise<AgentRuntime> = memo(() => prepareAgentRuntime(config.cacheDir, findAgentBundle(env), { log }));
   const store = new EnvironmentStore({
     cacheDir: config.cacheDir,
     mirror: config.debianMirror,
