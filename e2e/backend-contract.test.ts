@@ -4,7 +4,7 @@
  * process or directory behind. A backend that cannot run here is skipped with its reason.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { HostBackend } from "../host/src/backends/host/host-backend.js";
 import { NamespaceBackend } from "../host/src/backends/namespace/namespace-backend.js";
@@ -13,6 +13,7 @@ import type { Backend } from "../host/src/backends/backend.js";
 import { silentLogger } from "../host/src/logger.js";
 import { findAgentBundle, prepareAgentRuntime } from "../host/src/runtime/agent-runtime.js";
 import { E2E_CACHE, testDir } from "./harness.js";
+import { exitedOrZombie } from "./processes.js";
 
 const dir = testDir("pyro-contract-");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,19 +26,6 @@ const backends: Backend[] = [
   new HostBackend({ runtime, log: silentLogger }),
   new FirecrackerBackend(),
 ];
-
-/** True once `pid` has exited (gone, or a zombie its new parent has not reaped yet). */
-async function goneOrZombie(pid: number): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      if (readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z")) return true;
-    } catch {
-      return true;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
-}
 
 async function output(stream: AsyncIterable<{ event: { case: string | undefined; value?: unknown } }>) {
   let text = "";
@@ -65,7 +53,7 @@ for (const backend of backends) {
       await sandbox.destroy();
       expect(sandbox.alive()).toBe(false);
       expect(existsSync(sandboxDir)).toBe(false);
-      if (backend.name === "host") expect(await goneOrZombie(Number(bg.text))).toBe(true); // host pids are ours to see
+      if (backend.name === "host") expect(await exitedOrZombie(Number(bg.text))).toBe(true); // host pids are ours to see
       await sandbox.destroy(); // twice is fine
     });
     it.skipIf(probe.available)(`is unavailable here and refuses to create: ${probe.detail}`, async () => {

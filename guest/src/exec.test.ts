@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Http2Server } from "node:http2";
@@ -11,6 +11,7 @@ import { unixTransport, type UnixTransport } from "../../sdk/src/transport.js";
 import { BASE_ENV } from "./exec.js";
 import { serveAgent } from "./server.js";
 import { CAPABILITIES } from "./get-info.js";
+import { exitedOrZombie } from "../../e2e/processes.js";
 
 let dir: string;
 let server: Http2Server;
@@ -37,20 +38,6 @@ async function run(req: Parameters<typeof agent.exec>[0]) {
   const exited = events.at(-1);
   if (exited?.case !== "exited") throw new Error("last event is not exited");
   return { events, stdout: text(OutputStream.STDOUT), stderr: text(OutputStream.STDERR), exited: exited.value };
-}
-
-/** True once `pid` is gone or a zombie (killed, not yet reaped by whoever adopted it). */
-async function deadOrZombie(pid: number): Promise<boolean> {
-  const { readFileSync } = await import("node:fs");
-  for (let i = 0; i < 50; i++) {
-    try {
-      if (readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z")) return true;
-    } catch {
-      return true;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
 }
 
 describe("guest agent", () => {
@@ -98,8 +85,8 @@ describe("guest agent", () => {
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(r.exited.timedOut).toBe(true);
     expect(r.exited.signal).toBe("SIGKILL");
-    const pid = Number((await import("node:fs")).readFileSync(marker, "utf8"));
-    expect(await deadOrZombie(pid)).toBe(true); // the background child died too
+    const pid = Number(readFileSync(marker, "utf8"));
+    expect(await exitedOrZombie(pid)).toBe(true); // the background child died too
   });
 
   it("streams large output in order with a bounded buffer", async () => {

@@ -1,16 +1,14 @@
-/** Human text for an environment-install progress event. */
-import { PullPhase } from "../../proto/gen/pyro/manager/v1/environment_pb.js";
+/** Environment-install progress from the store, as the pyro.manager.v1 PullProgress message. */
+import { create } from "@bufbuild/protobuf";
+import { PullProgressSchema, type PullProgress } from "../../proto/gen/pyro/manager/v1/environment_pb.js";
+import { PULL_PHASE_NAMES } from "../../sdk/src/convert.js";
+import type { EnsureProgress } from "./environments/store.js";
 
-export const PHASE_NAMES: Record<PullPhase, string> = {
-  [PullPhase.UNSPECIFIED]: "unspecified",
-  [PullPhase.RESOLVE]: "resolve",
-  [PullPhase.DOWNLOAD]: "download",
-  [PullPhase.EXTRACT]: "extract",
-  [PullPhase.INSTALL]: "install",
-  [PullPhase.VERIFY]: "verify",
-  [PullPhase.DONE]: "done",
-};
-
-export function progressMessage(p: { phase: PullPhase; message: string }): string {
-  return p.message || PHASE_NAMES[p.phase];
+export function pullProgress(p: EnsureProgress): PullProgress {
+  return create(PullProgressSchema, {
+    environment: p.environment,
+    phase: p.phase,
+    message: p.message || PULL_PHASE_NAMES[p.phase],
+    elapsedMs: BigInt(Math.round(p.elapsedMs)),
+  });
 }

@@ -15,7 +15,7 @@ import type { BackendRegistry } from "./backends/registry.js";
 import { findEntry } from "./environments/catalog.js";
 import type { EnvironmentStore, InstalledEnvironment } from "./environments/store.js";
 import type { Logger } from "./logger.js";
-import { progressMessage } from "./progress.js";
+import { pullProgress } from "./progress.js";
 import type { SandboxPool } from "./sandbox-pool.js";
 
 export const RUN_DEFAULTS = { timeoutSeconds: 30, ttlSeconds: 600, vcpuCount: 1, memMib: 1024 } as const;
@@ -78,13 +78,8 @@ export class Runner {
     if (backend.isolated) {
       let installed = await this.o.store.get(v.entry.name);
       if (!installed) {
-        const started = performance.now();
         installed = yield* withProgress<RunResponse, InstalledEnvironment>((push) =>
-          this.o.store.ensure(v.entry.name, {
-            signal,
-            onProgress: (p) =>
-              push(event({ case: "progress", value: { environment: v.entry.name, phase: p.phase, message: progressMessage(p), elapsedMs: BigInt(Math.round(performance.now() - started)) } })),
-          }),
+          this.o.store.ensure(v.entry.name, { signal, onProgress: (p) => push(event({ case: "progress", value: pullProgress(p) })) }),
         );
       }
       rootfs = installed.rootfs;

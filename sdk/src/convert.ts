@@ -15,7 +15,8 @@ import type {
   RunStartedInfo,
 } from "./types.js";
 
-const PHASES: Record<PullPhase, PullPhaseName> = {
+/** Names of the install phases, as every surface prints them. */
+export const PULL_PHASE_NAMES: Record<PullPhase, PullPhaseName> = {
   [PullPhase.UNSPECIFIED]: "unspecified",
   [PullPhase.RESOLVE]: "resolve",
   [PullPhase.DOWNLOAD]: "download",
@@ -34,7 +35,7 @@ const STATUSES: Record<CheckStatus, CheckStatusName> = {
 };
 
 export function toPullProgress(p: PullProgress): PullProgressInfo {
-  return { environment: p.environment, phase: PHASES[p.phase] ?? "unspecified", message: p.message, elapsedMs: Number(p.elapsedMs) };
+  return { environment: p.environment, phase: PULL_PHASE_NAMES[p.phase] ?? "unspecified", message: p.message, elapsedMs: Number(p.elapsedMs) };
 }
 
 export function toRunStarted(s: RunStarted): RunStartedInfo {

@@ -6,7 +6,7 @@ import { withProgress } from "../async-queue.js";
 import { findEntry } from "../environments/catalog.js";
 import type { EnvironmentStore } from "../environments/store.js";
 import type { Logger } from "../logger.js";
-import { progressMessage } from "../progress.js";
+import { pullProgress } from "../progress.js";
 import type { SandboxPool } from "../sandbox-pool.js";
 import { environmentMessage } from "./environment-messages.js";
 import { streaming, unary } from "./guard.js";
@@ -19,18 +19,12 @@ export function environmentService(o: { store: EnvironmentStore; pool: SandboxPo
     })),
     pullEnvironment: streaming(log, "PullEnvironment", async function* (req, ctx): AsyncGenerator<PullEnvironmentResponse> {
       const entry = findEntry(req.name);
-      const t0 = performance.now();
       if (req.force) await o.pool.drop(`${entry.name}|`);
       const installed = yield* withProgress<PullEnvironmentResponse, Awaited<ReturnType<EnvironmentStore["ensure"]>>>((push) =>
         store.ensure(entry.name, {
           force: req.force,
           signal: ctx.signal,
-          onProgress: (p) =>
-            push(
-              create(PullEnvironmentResponseSchema, {
-                event: { case: "progress", value: { environment: entry.name, phase: p.phase, message: progressMessage(p), elapsedMs: BigInt(Math.round(performance.now() - t0)) } },
-              }),
-            ),
+          onProgress: (p) => push(create(PullEnvironmentResponseSchema, { event: { case: "progress", value: pullProgress(p) } })),
         }),
       );
       yield create(PullEnvironmentResponseSchema, { event: { case: "environment", value: environmentMessage(entry, installed) } });
