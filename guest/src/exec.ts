@@ -20,7 +20,7 @@ export interface ExecOptions {
   baseEnv: Record<string, string>;
   /** Bytes buffered before the pipes are paused. */
   highWaterBytes?: number;
-  /** How long to keep reading after the command exited, for output still in the pipes. */
+  /** After the command exited, how long the pipes must be quiet before the agent stops reading them. */
   drainGraceMs?: number;
 }
 
@@ -127,9 +127,9 @@ export async function* exec(req: ExecRequest, signal: AbortSignal, opts: ExecOpt
   const queue = new OutputQueue(opts.highWaterBytes);
   queue.add("stdout", child.stdout!);
   queue.add("stderr", child.stderr!);
-  // A background grandchild may hold the pipes open after the command exits: read what is
-  // already there for a short grace period, then stop.
-  void exited.then(() => setTimeout(() => queue.detach(), opts.drainGraceMs ?? 250).unref());
+  // A background grandchild may hold the pipes open after the command exits: read on while
+  // output comes (or waits for the reader), then stop.
+  void exited.then(() => queue.detachWhenQuiet(opts.drainGraceMs ?? 250));
 
   try {
     yield event({ case: "started", value: { pid: child.pid ?? 0 } });

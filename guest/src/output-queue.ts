@@ -19,6 +19,7 @@ export class OutputQueue {
   private open = 0;
   private wake: (() => void) | undefined;
   private readonly sources: Readable[] = [];
+  private lastDataAt = 0;
 
   constructor(private readonly highWaterBytes = 1 << 20) {}
 
@@ -27,6 +28,7 @@ export class OutputQueue {
     this.open++;
     this.sources.push(source);
     source.on("data", (data: Buffer) => {
+      this.lastDataAt = performance.now();
       this.chunks.push({ stream, data });
       this.bytes += data.length;
       if (!this.paused && this.bytes > this.highWaterBytes) {
@@ -35,23 +37,35 @@ export class OutputQueue {
       }
       this.notify();
     });
+    let ended = false;
     const done = () => {
+      if (ended) return;
+      ended = true;
       source.removeAllListeners("data");
       this.open--;
       this.notify();
     };
     source.once("end", done);
     source.once("error", done);
+    source.once("close", done);
   }
 
-  /** Stops reading every source now (e.g. a grandchild keeps a pipe open after the command exited). */
-  detach(): void {
-    for (const s of this.sources) {
-      if (!s.readableEnded) {
-        s.destroy();
-        s.emit("end");
+  /**
+   * Stops reading every source once they have gone quiet: nothing read for `quietMs`, and
+   * nothing held back by backpressure. For after the command has exited, when a background
+   * grandchild may keep a pipe open forever; output still coming, or waiting for a slow
+   * reader, is never cut off.
+   */
+  detachWhenQuiet(quietMs: number): void {
+    const check = () => {
+      if (this.open === 0) return;
+      if (!this.paused && this.chunks.length === 0 && performance.now() - this.lastDataAt >= quietMs) {
+        for (const s of this.sources) s.destroy();
+        return;
       }
-    }
+      setTimeout(check, quietMs).unref();
+    };
+    setTimeout(check, quietMs).unref();
   }
 
   /** True while bytes are buffered above the limit and the sources are paused. */

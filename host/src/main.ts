@@ -43,8 +43,8 @@ function memo<T>(fn: () => Promise<T>): () => Promise<T> {
   }));
 }
 
-/** Builds the manager's services; exported separately so tests can serve them in-process. */
-export function buildManager(config: ManagerConfig, log: Logger, env: Record<string, string | undefined> = process.env) {
+/** Builds the manager's services from its configuration: the one place they are wired. */
+function buildManager(config: ManagerConfig, log: Logger, env: Record<string, string | undefined> = process.env) {
   const root = process.getuid?.() === 0;
   const sandboxUser = { uid: config.sandboxUid, gid: config.sandboxGid };
   const runtime: () => Promise<AgentRuntime> = memo(() => prepareAgentRuntime(config.cacheDir, findAgentBundle(env), { log }));

@@ -60,7 +60,7 @@ export interface RunnerOptions {
   log: Logger;
 }
 
-export function newSandboxId(): string {
+function newSandboxId(): string {
   return `sb-${randomBytes(5).toString("hex")}`;
 }
 
