@@ -12,6 +12,11 @@ describe("validateRun", () => {
     expect(v.entry.name).toBe("debian:12");
   });
 
+  it("never lets a command outlive the sandbox's TTL", () => {
+    expect(validateRun(req({ environment: "debian:12", argv: ["true"], timeoutSeconds: 30, ttlSeconds: 5 })).commandSeconds).toBe(5);
+    expect(validateRun(req({ environment: "debian:12", argv: ["true"], timeoutSeconds: 3 })).commandSeconds).toBe(3);
+  });
+
   it("refuses a missing or doubled command, and out-of-range numbers", () => {
     expect(() => validateRun(req({ environment: "debian:12" }))).toThrow(expect.objectContaining({ code: "invalid_argument" }));
     expect(() => validateRun(req({ environment: "debian:12", argv: ["a"], shellCommand: "b" }))).toThrow(expect.objectContaining({ code: "invalid_argument" }));

@@ -47,7 +47,9 @@ export function validateRun(req: RunRequest) {
   check(ttlSeconds <= LIMITS.ttlSeconds, `ttl_seconds must be at most ${LIMITS.ttlSeconds}`);
   check(vcpuCount <= LIMITS.vcpuCount, `vcpu_count must be at most ${LIMITS.vcpuCount}`);
   check(memMib >= 128 && memMib <= LIMITS.memMib, `mem_mib must be between 128 and ${LIMITS.memMib}`);
-  return { entry, timeoutSeconds, ttlSeconds, vcpuCount, memMib };
+  // A one-shot sandbox lives as long as its command: it must not outlive its TTL either.
+  const commandSeconds = Math.min(timeoutSeconds, ttlSeconds);
+  return { entry, timeoutSeconds, ttlSeconds, vcpuCount, memMib, commandSeconds };
 }
 
 export interface RunnerOptions {
@@ -94,7 +96,7 @@ export class Runner {
     // Sandboxes with network are made to order; the rest come ready from the pool.
     const sandbox = req.network ? await make() : await this.o.pool.take(key, make);
     try {
-      yield* this.exec(sandbox, req, v.timeoutSeconds, t0, signal);
+      yield* this.exec(sandbox, req, v.commandSeconds, t0, signal);
     } finally {
       // Off the caller's path: the stream ends as soon as the command has; the sandbox is
       // torn down, and the pool topped up, after the answer has left.
