@@ -31,6 +31,7 @@ for (const [name, entry] of [["pyro", "cli/src/main.ts"], ["agent", "guest/src/m
     format: "cjs",
     define: { "import.meta.url": "__pyroImportMetaUrl" },
     banner: { js: "var __pyroImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    alias: name === "pyro" ? { "string-width": "./cli/src/lazy-string-width.ts" } : {},
   });
 }
 
