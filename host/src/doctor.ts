@@ -17,11 +17,13 @@ interface Check {
   hint?: string;
 }
 
-async function tool(cmd: string, args: string[]): Promise<string> {
-  return run(cmd, args, { timeout: 5000 }).then(
+/** A program the host needs: ok with its version line, or `missing` when it does not run. */
+async function programCheck(name: string, argv: [string, ...string[]], suffix: string, missing: Omit<Check, "name">): Promise<Check> {
+  const version = await run(argv[0], argv.slice(1), { timeout: 5000 }).then(
     (r) => (r.stdout || r.stderr).split("\n")[0]!.trim(),
     () => "",
   );
+  return version ? { name, status: CheckStatus.OK, detail: version + suffix } : { name, ...missing };
 }
 
 export async function doctor(o: { backends: BackendRegistry; store: EnvironmentStore; stateDir: string; cacheDir: string; defaultBackend: string }): Promise<DoctorResponse> {
@@ -32,25 +34,22 @@ export async function doctor(o: { backends: BackendRegistry; store: EnvironmentS
       ? { name: "kvm", status: CheckStatus.OK, detail: "/dev/kvm is usable" }
       : { name: "kvm", status: CheckStatus.WARN, detail: "/dev/kvm is missing or not accessible", hint: "only the firecracker backend needs KVM; enable virtualization or use the namespace backend" },
   );
-  const bwrap = await tool("bwrap", ["--version"]);
-  checks.push(
-    bwrap
-      ? { name: "bubblewrap", status: CheckStatus.OK, detail: bwrap }
-      : { name: "bubblewrap", status: CheckStatus.FAIL, detail: "bwrap is not installed", hint: "apt-get install -y bubblewrap" },
-  );
+  checks.push(await programCheck("bubblewrap", ["bwrap", "--version"], "", { status: CheckStatus.FAIL, detail: "bwrap is not installed", hint: "apt-get install -y bubblewrap" }));
   const ns = await o.backends.probe("namespace");
   checks.push({ name: "user_namespaces", status: ns.available ? CheckStatus.OK : CheckStatus.FAIL, detail: ns.detail, hint: ns.hint });
-  const slirp = await tool("slirp4netns", ["--version"]);
   checks.push(
-    slirp
-      ? { name: "network", status: CheckStatus.OK, detail: `${slirp} (for --network)` }
-      : { name: "network", status: CheckStatus.WARN, detail: "slirp4netns is not installed: sandboxes cannot get --network", hint: "apt-get install -y slirp4netns" },
+    await programCheck("network", ["slirp4netns", "--version"], " (for --network)", {
+      status: CheckStatus.WARN,
+      detail: "slirp4netns is not installed: sandboxes cannot get --network",
+      hint: "apt-get install -y slirp4netns",
+    }),
   );
-  const mmdebstrap = await tool("mmdebstrap", ["--version"]);
   checks.push(
-    mmdebstrap
-      ? { name: "environment_builder", status: CheckStatus.OK, detail: mmdebstrap }
-      : { name: "environment_builder", status: CheckStatus.FAIL, detail: "mmdebstrap is not installed: environments cannot be built", hint: "apt-get install -y mmdebstrap" },
+    await programCheck("environment_builder", ["mmdebstrap", "--version"], "", {
+      status: CheckStatus.FAIL,
+      detail: "mmdebstrap is not installed: environments cannot be built",
+      hint: "apt-get install -y mmdebstrap",
+    }),
   );
   checks.push(await cacheCheck(o.cacheDir));
   const envs = await o.store.list();
