@@ -1,9 +1,9 @@
 /** The manager starts itself on demand, once, owner-only, logging to a file. */
 import { afterAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { PYRO, pyro, pyroEnv, testDir } from "./harness.js";
+import { PYRO, pyro, pyroEnv, startManager, testDir } from "./harness.js";
 
 const dir = testDir();
 const env = pyroEnv(dir);
@@ -46,6 +46,19 @@ describe("manager auto-start", () => {
     expect(again.status).not.toBe(0);
     expect(again.stderr).toMatch(/already (running|serves)/);
     expect(Number(readFileSync(`${socket}.lock`, "utf8"))).toBe(pid);
+  });
+
+  it("leaves the mode of a state directory it did not make alone (PYRO_STATE_DIR=/tmp, say)", async () => {
+    const shared = join(dir, "shared-tmp");
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    const m = await startManager({ PYRO_STATE_DIR: shared, PYRO_MANAGER_SOCKET: join(shared, "manager.sock") });
+    try {
+      expect(statSync(shared).mode & 0o7777).toBe(0o1777);
+      expect(pyro(["run", "debian:12", "--", "true"], m.env).status).toBe(0);
+    } finally {
+      await m.stop();
+    }
   });
 
   it("reports its version without a manager", () => {

@@ -70,29 +70,39 @@ function buildManager(config: ManagerConfig, log: Logger, env: Record<string, st
   return { routes, pool, store, backends, runner };
 }
 
+/**
+ * Creates `dir` with `mode`. The mode is set only on a directory made here: a directory the
+ * user named that exists already (PYRO_STATE_DIR=/tmp, say) keeps its own.
+ */
+async function ensureDir(dir: string, mode: number): Promise<void> {
+  if ((await mkdir(dir, { recursive: true, mode })) !== undefined) await chmod(dir, mode); // past the umask
+}
+
 /** Prepares directories: traversable (not readable) by the sandbox uid when root, owner-only otherwise. */
 async function prepareDirs(config: ManagerConfig): Promise<void> {
   const root = process.getuid?.() === 0;
   const passMode = root ? 0o711 : 0o700;
-  await mkdir(config.stateDir, { recursive: true, mode: passMode });
-  await chmod(config.stateDir, passMode);
-  await mkdir(dirname(config.socketPath), { recursive: true, mode: 0o700 });
-  await mkdir(config.cacheDir, { recursive: true, mode: 0o755 });
-  await chmod(config.cacheDir, 0o755);
+  await ensureDir(config.stateDir, passMode);
+  await ensureDir(dirname(config.socketPath), 0o700);
+  await ensureDir(config.cacheDir, 0o755);
   const sandboxes = join(config.stateDir, "sandboxes");
   await mkdir(sandboxes, { recursive: true, mode: passMode });
-  await chmod(sandboxes, passMode);
-  // One-shot sandboxes do not outlive their manager: whatever is here was left by a crash.
+  await chmod(sandboxes, passMode); // ours alone
+}
+
+/** One-shot sandboxes do not outlive their manager: whatever is left was left by a crash. Call holding the lock. */
+async function removeLeftoverSandboxes(config: ManagerConfig): Promise<void> {
+  const sandboxes = join(config.stateDir, "sandboxes");
   for (const name of await readdir(sandboxes)) await rm(join(sandboxes, name), { recursive: true, force: true }).catch(() => {});
 }
 
 /** Serves the manager on config.socketPath until close() (or SIGTERM/SIGINT). Throws AlreadyRunning when another one owns the socket. */
 export async function serveManager(config: ManagerConfig, opts: { log?: Logger; handleSignals?: boolean } = {}): Promise<ManagerHandle> {
-  await mkdir(dirname(config.socketPath), { recursive: true, mode: 0o700 });
+  await prepareDirs(config);
   const release = acquireLock(`${config.socketPath}.lock`);
   const log = opts.log ?? fileLogger(config.logPath, config.debug);
   try {
-    await prepareDirs(config);
+    await removeLeftoverSandboxes(config);
     const { routes, pool } = buildManager(config, log);
     await rm(config.socketPath, { force: true }); // stale: the lock says no manager owns it
     const server = createServer(connectNodeAdapter({ routes }));
