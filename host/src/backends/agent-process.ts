@@ -4,7 +4,7 @@
  * and kill and clean up on destroy.
  */
 import type { ChildProcess } from "node:child_process";
-import { createClient } from "@connectrpc/connect";
+import { createClient, type Client } from "@connectrpc/connect";
 import { AgentService } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
 import { PyroError } from "../../../sdk/src/errors.js";
 import { unixTransport } from "../../../sdk/src/transport.js";
@@ -68,18 +68,22 @@ export interface AgentProcessSandboxOptions {
 export const REQUIRED_CAPABILITIES = ["exec.v1", "exec.timeout.v1"];
 
 /**
- * Connects to the agent and checks what it can do. Doing this before the sandbox is handed
- * out (or pooled) also opens the HTTP/2 connection and warms the agent's request path, so
- * the user's first command does not pay for either.
+ * Checks what the agent can do, then runs one throwaway command. Besides the check, this
+ * opens the HTTP/2 connection and warms the agent's request and spawn paths (fork, pipes,
+ * stream encoding), so the first real command pays for none of it.
  */
+export async function handshakeAgent(agent: Client<typeof AgentService>): Promise<void> {
+  const info = await agent.getInfo({}, { timeoutMs: 10_000 });
+  const missing = REQUIRED_CAPABILITIES.filter((c) => !info.capabilities.includes(c));
+  if (missing.length > 0) throw new PyroError("sandbox_start_failed", `the sandbox's agent (${info.version}) lacks ${missing.join(", ")}`);
+  for await (const _ of agent.exec({ argv: ["/bin/true"], timeoutMs: 10_000n }, { timeoutMs: 10_000 }));
+}
+
+/** Connects to the agent and hands the sandbox out (or to the pool) only once the handshake passed. */
 export async function connectAgentSandbox(o: AgentProcessSandboxOptions): Promise<Sandbox> {
   const sandbox = agentProcessSandbox(o);
   try {
-    const info = await sandbox.agent.getInfo({}, { timeoutMs: 10_000 });
-    const missing = REQUIRED_CAPABILITIES.filter((c) => !info.capabilities.includes(c));
-    if (missing.length > 0) throw new PyroError("sandbox_start_failed", `the sandbox's agent (${info.version}) lacks ${missing.join(", ")}`);
-    // One throwaway command warms the agent's spawn path (fork, pipes, stream encoding).
-    for await (const _ of sandbox.agent.exec({ argv: ["/bin/true"], timeoutMs: 10_000n }, { timeoutMs: 10_000 }));
+    await handshakeAgent(sandbox.agent);
     return sandbox;
   } catch (err) {
     await sandbox.destroy();

@@ -16,7 +16,7 @@ import { createClient } from "@connectrpc/connect";
 import { AgentService } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
 import { PyroError } from "../../../sdk/src/errors.js";
 import { unixTransport } from "../../../sdk/src/transport.js";
-import { waitForReady } from "../backends/agent-process.js";
+import { handshakeAgent, waitForReady } from "../backends/agent-process.js";
 import type { Logger } from "../logger.js";
 
 const run = promisify(execFile);
@@ -63,9 +63,9 @@ function agentCommand(loaderName: string): AgentRuntime["command"] {
 }
 
 /**
- * Runs the agent once on the host, in the runtime directory being laid out, through one
- * GetInfo and one Exec, so that its launcher writes a V8 code cache that covers the request
- * path. Every sandbox's agent then starts from it. Best effort: without it agents start
+ * Runs the agent once on the host, in the runtime directory being laid out, through the
+ * same handshake every sandbox's agent gets, so that its launcher writes a V8 code cache
+ * that covers the request path. Every sandbox's agent then starts from it. Best effort: without it agents start
  * slower, not differently.
  */
 async function warmCodeCache(dir: string, command: AgentRuntime["command"]): Promise<void> {
@@ -77,9 +77,7 @@ async function warmCodeCache(dir: string, command: AgentRuntime["command"]): Pro
     await waitForReady(child, 15_000);
     const conn = unixTransport(socket);
     try {
-      const agent = createClient(AgentService, conn.transport);
-      await agent.getInfo({});
-      for await (const _ of agent.exec({ argv: ["/bin/true"], timeoutMs: 10_000n }));
+      await handshakeAgent(createClient(AgentService, conn.transport));
     } finally {
       conn.close();
     }
