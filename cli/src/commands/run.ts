@@ -8,10 +8,9 @@ import { writeJson } from "../context.js";
 import { addOperationArgs } from "../options.js";
 import { PullProgressReporter } from "../progress.js";
 import { PyroError } from "../../../sdk/src/errors.js";
+import { BACKEND_NAMES } from "../../../host/src/backends/backend.js";
 
 const op = OPERATIONS.vm_run;
-
-export const BACKENDS = ["namespace", "host", "firecracker"] as const;
 
 interface RunArgs {
   environment: string;
@@ -40,7 +39,7 @@ export const run: CommandModule<RunArgs> = {
     addOperationArgs(y, op)
       .option("backend", {
         type: "string",
-        choices: BACKENDS,
+        choices: BACKEND_NAMES,
         describe: "Backend to run the sandbox on (default: $PYRO_BACKEND, else the best available; see `pyro doctor`)",
       })
       .example("$0 run debian:12 -- uname -a", "run a command (words after -- keep their boundaries)")
