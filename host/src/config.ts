@@ -44,9 +44,9 @@ export function defaultCacheDir(env: Env, root = isRoot()): string {
   return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "pyro");
 }
 
-/** The manager socket path clients connect to. */
-export function defaultSocketPath(env: Env): string {
-  return env.PYRO_MANAGER_SOCKET || join(defaultStateDir(env), "manager.sock");
+/** The manager socket path clients connect to (and the manager serves on). */
+export function defaultSocketPath(env: Env, stateDir = defaultStateDir(env)): string {
+  return env.PYRO_MANAGER_SOCKET || join(stateDir, "manager.sock");
 }
 
 function intFrom(value: string | undefined, fallback: number, name: string): number {
@@ -61,7 +61,7 @@ export function resolveConfig(env: Env, flags: Partial<ManagerConfig> = {}): Man
   return {
     stateDir,
     cacheDir: flags.cacheDir ?? defaultCacheDir(env),
-    socketPath: flags.socketPath ?? (env.PYRO_MANAGER_SOCKET || join(stateDir, "manager.sock")),
+    socketPath: flags.socketPath ?? defaultSocketPath(env, stateDir),
     logPath: flags.logPath ?? env.PYRO_MANAGER_LOG ?? join(stateDir, "manager.log"),
     backend: flags.backend ?? env.PYRO_BACKEND ?? "",
     debianMirror: flags.debianMirror ?? (env.PYRO_DEBIAN_MIRROR || "http://deb.debian.org/debian"),
