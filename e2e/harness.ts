@@ -51,14 +51,17 @@ async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000): P
   }
 }
 
-/** Starts `pyro manager serve` in the foreground of a child process and waits for its socket. */
-export async function startManager(extra: NodeJS.ProcessEnv = {}): Promise<TestManager> {
+/**
+ * Starts `pyro manager serve` in the foreground of a child process and waits for its socket.
+ * `inheritFds` are open fds the manager inherits (as from a user's shell), from fd 3 on.
+ */
+export async function startManager(extra: NodeJS.ProcessEnv = {}, opts: { inheritFds?: number[] } = {}): Promise<TestManager> {
   const dir = testDir();
   const env = pyroEnv(dir, extra);
   const socketPath = env.PYRO_MANAGER_SOCKET!;
-  const child = spawn(process.execPath, [PYRO, "manager", "serve", "--socket", socketPath], { env, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [PYRO, "manager", "serve", "--socket", socketPath], { env, stdio: ["ignore", "ignore", "pipe", ...(opts.inheritFds ?? [])] });
   let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
+  child.stderr!.on("data", (d) => (stderr += d));
   let exited = false;
   child.once("exit", () => (exited = true));
   await waitFor(() => existsSync(socketPath) || exited, "the manager socket");

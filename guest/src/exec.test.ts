@@ -20,7 +20,7 @@ let agent: Client<typeof AgentService>;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "pyro-agent-test-"));
-  server = await serveAgent(join(dir, "agent.sock"), { workspaceDir: dir, baseEnv: BASE_ENV, highWaterBytes: 64 << 10 });
+  server = await serveAgent({ socketPath: join(dir, "agent.sock") }, { workspaceDir: dir, baseEnv: BASE_ENV, highWaterBytes: 64 << 10 });
   conn = unixTransport(join(dir, "agent.sock"));
   agent = createClient(AgentService, conn.transport);
 });

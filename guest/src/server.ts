@@ -23,15 +23,25 @@ export function agentRoutes(opts: ExecOptions) {
     });
 }
 
-/** Listens on `socketPath` (replacing a stale socket) and resolves once it accepts connections. */
-export async function serveAgent(socketPath: string, opts: ExecOptions): Promise<Http2Server> {
-  await mkdir(dirname(socketPath), { recursive: true });
-  await rm(socketPath, { force: true });
+/**
+ * Where the agent serves: a listening socket the host made and passed in as an inherited
+ * fd (sandboxes: the host binds it in a directory only the host can write, so it can dial
+ * it again safely at any time), or a path the agent binds itself (the host backend).
+ */
+export type AgentListen = { fd: number } | { socketPath: string };
+
+/** Serves on `listen` and resolves once it accepts connections. */
+export async function serveAgent(listen: AgentListen, opts: ExecOptions): Promise<Http2Server> {
   const server = createServer(connectNodeAdapter({ routes: agentRoutes(opts) }));
+  if ("socketPath" in listen) {
+    await mkdir(dirname(listen.socketPath), { recursive: true });
+    await rm(listen.socketPath, { force: true });
+  }
   await new Promise<void>((ok, fail) => {
     server.once("error", fail);
-    server.listen(socketPath, () => ok());
+    if ("fd" in listen) server.listen({ fd: listen.fd }, () => ok());
+    else server.listen(listen.socketPath, () => ok());
   });
-  await chmod(socketPath, 0o600);
+  if ("socketPath" in listen) await chmod(listen.socketPath, 0o600);
   return server;
 }

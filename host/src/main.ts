@@ -85,6 +85,12 @@ async function prepareDirs(config: ManagerConfig): Promise<void> {
   await ensureDir(config.stateDir, passMode);
   await ensureDir(dirname(config.socketPath), 0o700);
   await ensureDir(config.cacheDir, 0o755);
+  // Sandboxes are mounted by root, so when root the sandbox uid needs no way to the
+  // environments' trees (which it owns, to be root inside): none, so that no process of
+  // that uid on the host can change them for the next sandbox.
+  const environments = join(config.cacheDir, "environments");
+  await mkdir(environments, { recursive: true, mode: 0o755 });
+  await chmod(environments, root ? 0o700 : 0o755);
   const sandboxes = join(config.stateDir, "sandboxes");
   await mkdir(sandboxes, { recursive: true, mode: passMode });
   await chmod(sandboxes, passMode); // ours alone

@@ -15,7 +15,7 @@ describe("unixTransport connectOnce (agent sockets)", () => {
   it("connects once and never reconnects to whatever the path is later", async () => {
     const sock = join(dir, "a.sock");
     const call = async (connectOnce: boolean) => {
-      const first = await serveAgent(sock, { workspaceDir: dir, baseEnv: BASE_ENV });
+      const first = await serveAgent({ socketPath: sock }, { workspaceDir: dir, baseEnv: BASE_ENV });
       const sessions: { destroy(): void }[] = [];
       first.on("session", (s) => sessions.push(s));
       const conn = unixTransport(sock, { connectOnce });
@@ -24,7 +24,7 @@ describe("unixTransport connectOnce (agent sockets)", () => {
       // The first listener and its connection go; something else now listens at the path.
       first.close();
       for (const s of sessions) s.destroy();
-      const second = await serveAgent(sock, { workspaceDir: dir, baseEnv: BASE_ENV });
+      const second = await serveAgent({ socketPath: sock }, { workspaceDir: dir, baseEnv: BASE_ENV });
       try {
         return await agent.getInfo({}).then(() => "answered", () => "refused");
       } finally {
@@ -38,7 +38,7 @@ describe("unixTransport connectOnce (agent sockets)", () => {
 
   it("refuses a path that is not a socket (e.g. a symlink planted by a guest)", async () => {
     const real = join(dir, "b.sock");
-    const server = await serveAgent(real, { workspaceDir: dir, baseEnv: BASE_ENV });
+    const server = await serveAgent({ socketPath: real }, { workspaceDir: dir, baseEnv: BASE_ENV });
     const link = join(dir, "link.sock");
     symlinkSync(real, link);
     const conn = unixTransport(link, { connectOnce: true });

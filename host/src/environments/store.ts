@@ -221,7 +221,7 @@ export class EnvironmentStore {
       await this.makeDirs(slugDir);
       await this.removeLeftovers(slugDir);
       await mkdir(partial);
-      await chmod(partial, 0o755); // the sandbox uid must reach rootfs/ whatever the umask
+      await chmod(partial, 0o755);
       const rootfs = join(partial, "rootfs");
       try {
         await this.builder.build(entry, rootfs, { mirror, signal, onProgress: (p) => progress(p.phase, p.message) });
@@ -279,12 +279,12 @@ export class EnvironmentStore {
     if (old) await this.remove(old);
   }
 
-  /** Creates the cache directories, open to the sandbox uid that has to reach the rootfs. */
+  /** Creates the cache directories; when trees are given to the sandbox uid, it cannot reach them. */
   private async makeDirs(slugDir: string): Promise<void> {
     for (const dir of [this.opts.cacheDir, this.root, slugDir]) {
       if (await isDir(dir)) continue;
       await mkdir(dir, { recursive: true });
-      await chmod(dir, 0o755);
+      await chmod(dir, dir === this.root && this.opts.rootfsOwner ? 0o700 : 0o755);
     }
   }
 

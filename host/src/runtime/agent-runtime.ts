@@ -21,6 +21,9 @@ import type { Logger } from "../logger.js";
 
 const run = promisify(execFile);
 
+/** Bumped when the runtime directory's layout or modes change, so an older one is not reused. */
+const LAYOUT_VERSION = 2;
+
 export interface AgentRuntime {
   /** Host directory holding bin/node, lib/, agent.mjs. */
   dir: string;
@@ -112,6 +115,7 @@ export async function prepareAgentRuntime(
   const agentCjs = await readFile(agentBundle.replace(/\.mjs$/, ".cjs"));
   const nodeStat = await stat(nodeBinary);
   const key = createHash("sha256")
+    .update(`layout ${LAYOUT_VERSION}\0`)
     .update(`${nodeBinary}\0${nodeStat.size}\0${nodeStat.mtimeMs}\0${process.version}\0`)
     .update(agent)
     .update(agentCjs)
@@ -128,6 +132,11 @@ export async function prepareAgentRuntime(
     const { loader, libs } = await sharedLibraries(nodeBinary);
     await place(nodeBinary, join(tmp, "bin", "node"));
     for (const lib of [loader, ...libs]) await copyFile(lib, join(tmp, "lib", basename(lib)));
+    // The agent is started through the loader, so the loader is the file the kernel execs:
+    // execute-only, nobody can read it, and a process exec'd from a file it cannot read is
+    // not dumpable. Commands in the sandbox then cannot ptrace the agent, read its memory,
+    // environment or fds, or take its connection to the host (pidfd_getfd).
+    await chmod(join(tmp, "lib", basename(loader)), 0o111);
     await writeFile(join(tmp, "agent.mjs"), agent);
     await writeFile(join(tmp, "agent.cjs"), agentCjs);
     // Sandboxes mount the runtime read-only, so the agent's code cache is made here, once.

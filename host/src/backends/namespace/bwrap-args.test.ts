@@ -1,31 +1,37 @@
 import { describe, expect, it } from "vitest";
-import { namespaceSandboxArgv } from "./bwrap-args.js";
+import { bwrapArgs, encodeArgs } from "./bwrap-args.js";
 
-const layout = { lower: "/c/rootfs", upper: "/s/upper", work: "/s/work", merged: "/s/root", runtime: "/c/rt", run: "/s/run", workspace: "/s/ws" };
+const layout = { root: "/s/ns/root", runtime: "/s/ns/opt", emptyFile: "/s/ns/empty", emptyDir: "/s/ns/emptydir" };
+const masks = { files: ["/proc/cmdline"], dirs: ["/proc/acpi"] };
 
-describe("namespace sandbox argv", () => {
-  it("starts bwrap with every namespace, no capabilities, and the overlay as root", () => {
-    const argv = namespaceSandboxArgv(layout, { network: false, hostname: "pyro" }, ["/opt/pyro/agent"]);
-    expect(argv.slice(0, 2)).toEqual(["unshare", "--user"]);
-    expect(argv).toContain("lowerdir=/c/rootfs,upperdir=/s/upper,workdir=/s/work");
-    const bwrap = argv.slice(argv.indexOf("bwrap"));
-    for (const flag of ["--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--die-with-parent", "--new-session"]) {
-      expect(bwrap).toContain(flag);
+describe("bwrap arguments", () => {
+  it("start every namespace, drop every capability, and put the overlay at /", () => {
+    const args = bwrapArgs(layout, { hostname: "pyro", masks });
+    for (const flag of ["--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-net", "--die-with-parent", "--new-session", "--clearenv"]) {
+      expect(args).toContain(flag);
     }
-    expect(bwrap.join(" ")).toContain("--cap-drop ALL");
-    expect(bwrap.join(" ")).toContain("--ro-bind /c/rt /opt/pyro");
-    expect(bwrap.join(" ")).toContain("--bind /s/root /");
-    expect(bwrap.slice(-1)).toEqual(["/opt/pyro/agent"]);
+    const text = args.join(" ");
+    expect(text).toContain("--cap-drop ALL");
+    expect(text).toContain("--bind /s/ns/root /");
+    expect(text).toContain("--ro-bind /s/ns/opt /opt/pyro");
+    expect(args).not.toContain("--"); // the command follows on bwrap's own command line
   });
 
-  it("keeps its own network namespace with --network (a user-mode stack is attached to it)", () => {
-    const argv = namespaceSandboxArgv({ ...layout, resolvConf: "/s/resolv.conf" }, { network: true, hostname: "pyro", infoFd: 3 }, ["x"]);
-    expect(argv).toContain("--unshare-net");
-    expect(argv.join(" ")).toContain("--info-fd 3");
-    expect(argv.join(" ")).toContain("--ro-bind /s/resolv.conf /etc/resolv.conf");
+  it("mask the host's boot command line and the like with empty files and directories", () => {
+    const text = bwrapArgs(layout, { hostname: "pyro", masks }).join(" ");
+    expect(text).toContain("--ro-bind /s/ns/empty /proc/cmdline");
+    expect(text).toContain("--ro-bind /s/ns/emptydir /proc/acpi");
   });
 
-  it("refuses paths that would break the overlay options", () => {
-    expect(() => namespaceSandboxArgv({ ...layout, upper: "/s/a,lowerdir=/" }, { network: false, hostname: "pyro" }, ["x"])).toThrow();
+  it("keep their own network namespace with --network (a user-mode stack is attached to it)", () => {
+    const args = bwrapArgs({ ...layout, resolvConf: "/s/ns/resolv.conf" }, { hostname: "pyro", masks, infoFd: 4 });
+    expect(args).toContain("--unshare-net");
+    expect(args.join(" ")).toContain("--info-fd 4");
+    expect(args.join(" ")).toContain("--ro-bind /s/ns/resolv.conf /etc/resolv.conf");
+  });
+
+  it("travel NUL-terminated, and refuse a NUL inside one", () => {
+    expect(encodeArgs(["a", "b c"]).toString()).toBe("a\0b c\0");
+    expect(() => encodeArgs(["a\0b"])).toThrow();
   });
 });

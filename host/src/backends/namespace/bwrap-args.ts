@@ -1,68 +1,71 @@
 /**
- * The command line of a namespace sandbox. bubblewrap 0.8 (Debian 12) cannot mount
- * overlays itself, so the sandbox starts in a user+mount namespace made by `unshare`,
- * mounts the environment's overlay there (private to that namespace, gone with it), and
- * execs bubblewrap, which adds user, pid, ipc, uts, cgroup and net namespaces, drops every capability, and starts the agent from the read-only runtime.
+ * bubblewrap's own arguments for a namespace sandbox. They reach bwrap through `--args FD`,
+ * never its command line: the sandbox's pid 1 is a copy of bwrap, and /proc/1/cmdline is
+ * readable inside, so host paths on the command line would be shown to the sandbox.
+ * Every source path here lives on a filesystem made for the sandbox (its overlay, its
+ * small tmpfs), so /proc/self/mountinfo inside shows no host path either.
  */
 
-export interface NamespaceLayout {
-  /** The environment's root filesystem: the overlay's read-only lower layer. */
-  lower: string;
-  /** Per-sandbox writable layer and overlayfs work directory. */
-  upper: string;
-  work: string;
-  /** Where the overlay is mounted (inside the unshare namespace only). */
-  merged: string;
-  /** Agent runtime, mounted read-only at /opt/pyro. */
+export const RUNTIME_MOUNT = "/opt/pyro";
+export const WORKSPACE_IN_SANDBOX = "/workspace";
+const SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/**
+ * What a sandbox should not read of the host through its own /proc: the kernel's boot
+ * command line, and the files container runtimes mask (kernel memory, keys, timers,
+ * hardware). Only those this kernel has are masked (bwrap cannot mount over a missing path).
+ */
+export const MASKED_PROC_FILES = ["/proc/cmdline", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/sched_debug"];
+export const MASKED_PROC_DIRS = ["/proc/acpi", "/proc/asound", "/proc/scsi"];
+
+export interface BwrapLayout {
+  /** The sandbox's root: its overlay (environment below, writable layer above). */
+  root: string;
+  /** The agent runtime, a read-only mount, shown at /opt/pyro. */
   runtime: string;
-  /** Host directory mounted at /run/pyro (the agent's socket). */
-  run: string;
-  /** Host directory mounted at /workspace. */
-  workspace: string;
+  /** An empty file and an empty directory, bound over what MASKED_PROC_* name. */
+  emptyFile: string;
+  emptyDir: string;
   /** A resolv.conf for the user-mode network, when there is network. */
   resolvConf?: string;
 }
 
-export const RUNTIME_MOUNT = "/opt/pyro";
-export const AGENT_SOCKET_IN_SANDBOX = "/run/pyro/agent.sock";
-export const WORKSPACE_IN_SANDBOX = "/workspace";
-const SANDBOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/** Overlay mount options can't carry these characters safely. */
-function checkPath(p: string): string {
-  if (/[,:\\\s]/.test(p)) throw new Error(`path ${JSON.stringify(p)} cannot be used in an overlay mount`);
-  return p;
+export interface BwrapOptions {
+  hostname: string;
+  /** Masked /proc paths that exist on this host (see maskedProcPaths). */
+  masks: { files: string[]; dirs: string[] };
+  /** Where bwrap writes its JSON status (the sandbox's pid as the host sees it). */
+  infoFd?: number;
 }
 
-/** argv (program first) that starts the sandbox and runs `agentCommand` inside it. */
-export function namespaceSandboxArgv(l: NamespaceLayout, opts: { network: boolean; hostname: string; infoFd?: number }, agentCommand: string[]): string[] {
-  const overlay = `lowerdir=${checkPath(l.lower)},upperdir=${checkPath(l.upper)},workdir=${checkPath(l.work)}`;
-  const bwrap = [
-    "bwrap",
+/**
+ * bwrap's options (for `--args`). The command to run inside follows `--` on bwrap's real
+ * command line, since bwrap reads only options from `--args`; it names no host path.
+ */
+export function bwrapArgs(l: BwrapLayout, o: BwrapOptions): string[] {
+  return [
     "--unshare-user", "--uid", "0", "--gid", "0",
     // Always a network namespace of its own: --network attaches a user-mode stack to it, never the host's.
     "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--unshare-net",
     "--die-with-parent", "--new-session",
-    "--hostname", opts.hostname,
-    "--bind", l.merged, "/",
+    "--hostname", o.hostname,
+    "--bind", l.root, "/",
     "--proc", "/proc",
     "--dev", "/dev",
     "--ro-bind", l.runtime, RUNTIME_MOUNT,
     "--tmpfs", "/run",
-    "--bind", l.run, "/run/pyro",
-    "--bind", l.workspace, WORKSPACE_IN_SANDBOX,
+    ...o.masks.files.flatMap((p) => ["--ro-bind", l.emptyFile, p]),
+    ...o.masks.dirs.flatMap((p) => ["--ro-bind", l.emptyDir, p]),
     ...(l.resolvConf ? ["--ro-bind", l.resolvConf, "/etc/resolv.conf"] : []),
     "--chdir", WORKSPACE_IN_SANDBOX,
     "--clearenv", "--setenv", "PATH", SANDBOX_PATH, "--setenv", "HOME", "/root",
     "--cap-drop", "ALL",
-    ...(opts.infoFd !== undefined ? ["--info-fd", String(opts.infoFd)] : []),
-    "--",
-    ...agentCommand,
+    ...(o.infoFd !== undefined ? ["--info-fd", String(o.infoFd)] : []),
   ];
-  return [
-    "unshare", "--user", "--map-root-user", "--mount", "--propagation", "private", "--",
-    "/bin/sh", "-c", 'mount -t overlay overlay -o "$1" "$2" && shift 2 && exec "$@"', "pyro-sandbox",
-    overlay, l.merged,
-    ...bwrap,
-  ];
+}
+
+/** bwrap's `--args` input: NUL-terminated arguments. */
+export function encodeArgs(args: string[]): Buffer {
+  for (const a of args) if (a.includes("\0")) throw new Error("a bubblewrap argument contains a NUL byte");
+  return Buffer.from(args.map((a) => a + "\0").join(""));
 }

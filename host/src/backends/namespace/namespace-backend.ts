@@ -1,18 +1,19 @@
 /** The `namespace` backend: bubblewrap sandboxes over an overlay of the environment's rootfs. */
-import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { chown, mkdir, writeFile } from "node:fs/promises";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import type { Writable } from "node:stream";
 import { PyroError } from "../../../../sdk/src/errors.js";
 import type { Logger } from "../../logger.js";
 import type { AgentRuntime } from "../../runtime/agent-runtime.js";
+import { bindAgentListener, type AgentListener } from "../agent-listener.js";
 import { connectAgentSandbox, waitForReady } from "../agent-process.js";
 import { removeTree } from "../../environments/remove-tree.js";
 import type { Backend, Probe, Sandbox, SandboxSpec } from "../backend.js";
-import { AGENT_SOCKET_IN_SANDBOX, namespaceSandboxArgv, RUNTIME_MOUNT, WORKSPACE_IN_SANDBOX } from "./bwrap-args.js";
+import { bwrapArgs, encodeArgs, MASKED_PROC_DIRS, MASKED_PROC_FILES, RUNTIME_MOUNT, WORKSPACE_IN_SANDBOX } from "./bwrap-args.js";
+import { LAUNCH_ENV, LAUNCH_FDS, launchArgv, launchLayout, SANDBOX_NAMES, type LaunchPlan } from "./sandbox-launch.js";
 import { startUserModeNetwork } from "./user-mode-network.js";
-
-const run = promisify(execFile);
 
 export interface NamespaceBackendOptions {
   runtime: () => Promise<AgentRuntime>;
@@ -22,6 +23,28 @@ export interface NamespaceBackendOptions {
   readyTimeoutMs?: number;
 }
 
+/** The masked /proc paths this kernel has (bwrap cannot mount over a missing one). */
+function presentMasks() {
+  return { files: MASKED_PROC_FILES.filter((p) => existsSync(p)), dirs: MASKED_PROC_DIRS.filter((p) => existsSync(p)) };
+}
+
+/**
+ * Spawns the launch of `plan` running `command` inside, with bwrap's arguments written to
+ * its args pipe and, when given, the agent's listening socket as fd LAUNCH_FDS.listen.
+ */
+function launch(plan: LaunchPlan, command: string[], listener?: AgentListener): ChildProcess {
+  const args = bwrapArgs(launchLayout(plan.dir, plan.network), { hostname: "pyro", masks: presentMasks(), infoFd: LAUNCH_FDS.info });
+  const argv = launchArgv(plan, command);
+  const child = spawn(argv[0]!, argv.slice(1), {
+    stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", listener?.fd ?? "ignore"],
+    env: LAUNCH_ENV,
+  });
+  const argsPipe = child.stdio[LAUNCH_FDS.args] as Writable;
+  argsPipe.on("error", () => {}); // a launch that fails early stops reading; its exit tells why
+  argsPipe.end(encodeArgs(args));
+  return child;
+}
+
 export class NamespaceBackend implements Backend {
   readonly name = "namespace" as const;
   readonly isolated = true;
@@ -29,26 +52,27 @@ export class NamespaceBackend implements Backend {
   constructor(private readonly o: NamespaceBackendOptions) {}
 
   async probe(): Promise<Probe> {
-    const version = await run("bwrap", ["--version"]).then((r) => r.stdout.trim(), () => "");
+    const version = await runText("bwrap", ["--version"]);
     if (!version) return { available: false, detail: "bubblewrap (bwrap) is not installed", hint: "apt-get install -y bubblewrap" };
-    // The real thing, minus the agent: user+mount namespace, an overlay, then bwrap with every namespace.
-    const tmp = join("/tmp", `pyro-probe-${process.pid}-${Date.now()}`);
+    // The real launch, minus the agent: /usr as the root filesystem has /bin/true and
+    // does not overlap the sandbox's directories under /tmp.
+    const dir = join("/tmp", `pyro-probe-${process.pid}-${Date.now()}`);
     try {
-      await this.layout(tmp);
-      // /usr as the root filesystem has /bin/true, and does not overlap the layers under /tmp.
-      const l = this.paths(tmp, "/usr");
-      const argv = namespaceSandboxArgv({ ...l, runtime: l.run }, { network: false, hostname: "pyro-probe" }, ["/bin/true"]);
-      await run(argv[0]!, argv.slice(1), { timeout: 10_000, ...this.spawnUser() });
+      await this.layout(dir);
+      const plan: LaunchPlan = { dir, rootfs: "/usr", runtime: "/usr", user: this.user(), network: false };
+      const child = launch(plan, ["/bin/true"]);
+      const stderr = collect(child);
+      const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.once("exit", (c, s) => r([c, s])));
+      if (code !== 0) throw new Error(stderr().trim().split("\n").slice(-1)[0] || `exit ${code ?? signal}`);
       return { available: true, detail: `${version}; user, mount, pid, ipc, uts, net namespaces and overlayfs work`, hint: "" };
     } catch (err) {
-      const text = String((err as { stderr?: string }).stderr || (err as Error).message).trim().split("\n").slice(-1)[0];
       return {
         available: false,
-        detail: `${version} is installed but a sandbox could not start: ${text}`,
+        detail: `${version} is installed but a sandbox could not start: ${(err as Error).message}`,
         hint: "enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces>0) and use a kernel with overlayfs in user namespaces (5.11+)",
       };
     } finally {
-      await removeTree(tmp, this.o.log);
+      await removeTree(dir, this.o.log);
     }
   }
 
@@ -60,33 +84,24 @@ export class NamespaceBackend implements Backend {
       log.debug("sandbox step", { sandbox: spec.id, step: name });
     };
     let child: ChildProcess | undefined;
+    let listener: AgentListener | undefined;
     const helpers: ChildProcess[] = [];
     try {
       step("runtime");
       const runtime = await this.o.runtime();
       step("layout");
       await this.layout(spec.dir);
-      const paths = this.paths(spec.dir, spec.environment.rootfs);
-      let resolvConf: string | undefined;
-      if (spec.network) {
-        resolvConf = join(spec.dir, "resolv.conf");
-        await writeFile(resolvConf, "nameserver 10.0.2.3\n", { mode: 0o644 });
-      }
+      const socketPath = join(spec.dir, SANDBOX_NAMES.agentSocket);
+      listener = await bindAgentListener(socketPath);
       step("spawn");
-      const argv = namespaceSandboxArgv(
-        { ...paths, runtime: runtime.dir, resolvConf },
-        { network: spec.network, hostname: "pyro", infoFd: spec.network ? 3 : undefined },
-        runtime.command(RUNTIME_MOUNT, ["--socket", AGENT_SOCKET_IN_SANDBOX, "--workspace", WORKSPACE_IN_SANDBOX]),
-      );
-      child = spawn(argv[0]!, argv.slice(1), {
-        stdio: ["ignore", "pipe", "pipe", ...(spec.network ? (["pipe"] as const) : [])],
-        ...this.spawnUser(),
-      });
+      const plan: LaunchPlan = { dir: spec.dir, rootfs: spec.environment.rootfs, runtime: runtime.dir, user: this.user(), network: spec.network };
+      child = launch(plan, runtime.command(RUNTIME_MOUNT, ["--listen-fd", String(LAUNCH_FDS.listen), "--workspace", WORKSPACE_IN_SANDBOX]), listener);
+      listener.release();
       step("agent-ready");
       await waitForReady(child, this.o.readyTimeoutMs ?? 15_000, signal);
       if (spec.network) {
         step("network");
-        helpers.push(await startUserModeNetwork(child, 3, log));
+        helpers.push(await startUserModeNetwork(child, LAUNCH_FDS.info, log));
       }
       const c = child;
       log.info("sandbox started", { sandbox: spec.id, backend: this.name, environment: spec.environment.name, network: spec.network, steps });
@@ -96,7 +111,7 @@ export class NamespaceBackend implements Backend {
         environment: spec.environment.name,
         network: spec.network,
         child: c,
-        socketPath: join(spec.dir, "run", "agent.sock"),
+        socketPath,
         dir: spec.dir,
         log,
         helpers,
@@ -104,6 +119,7 @@ export class NamespaceBackend implements Backend {
       });
     } catch (err) {
       log.warn("sandbox start failed", { sandbox: spec.id, step: steps.at(-1), error: err });
+      listener?.release();
       child?.kill("SIGKILL");
       for (const h of helpers) h.kill("SIGKILL");
       await removeTree(spec.dir, this.o.log);
@@ -112,30 +128,38 @@ export class NamespaceBackend implements Backend {
     }
   }
 
-  private paths(dir: string, lower: string) {
-    return {
-      lower,
-      upper: join(dir, "upper"),
-      work: join(dir, "work"),
-      merged: join(dir, "root"),
-      run: join(dir, "run"),
-      workspace: join(dir, "workspace"),
-    };
-  }
-
-  /** Creates the sandbox's directories, owned by the sandbox user so the unprivileged sandbox can use them. */
+  /**
+   * The sandbox directory and its tmpfs mount point. The directory is the manager's:
+   * traversable (not readable, not writable) by the sandbox user, who needs to reach the
+   * mounts inside it; the writable layer is made by the launch.
+   */
   private async layout(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    for (const sub of ["upper", "work", "root", "run", "workspace"]) await mkdir(join(dir, sub), { mode: 0o700 });
-    const user = this.o.sandboxUser;
-    if (user && process.getuid?.() === 0) {
-      for (const p of [dir, ...["upper", "work", "root", "run", "workspace"].map((s) => join(dir, s))]) await chown(p, user.uid, user.gid);
-    }
+    await chmod(dir, this.user() ? 0o711 : 0o700);
+    await mkdir(join(dir, SANDBOX_NAMES.ns), { mode: 0o755 });
   }
 
-  /** When the manager is root, the sandbox starts as the unprivileged sandbox user: never real host root. */
-  private spawnUser(): { uid?: number; gid?: number } {
+  /** When the manager is root, the sandbox runs as the unprivileged sandbox user: never real host root. */
+  private user(): { uid: number; gid: number } | undefined {
     const user = this.o.sandboxUser;
-    return user && process.getuid?.() === 0 ? { uid: user.uid, gid: user.gid } : {};
+    return user && process.getuid?.() === 0 ? user : undefined;
   }
+}
+
+/** The trimmed stdout of `program args`, or "" when it cannot run. */
+function runText(program: string, args: string[]): Promise<string> {
+  return new Promise((resolve) => {
+    const child = spawn(program, args, { stdio: ["ignore", "pipe", "ignore"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.once("error", () => resolve(""));
+    child.once("exit", (code) => resolve(code === 0 ? out.trim() : ""));
+  });
+}
+
+/** Keeps the last few KiB of a child's stderr. */
+function collect(child: ChildProcess): () => string {
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4096)));
+  return () => err;
 }
