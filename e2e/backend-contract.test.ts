@@ -21,6 +21,8 @@ const runtime = () => prepareAgentRuntime(E2E_CACHE, findAgentBundle(process.env
 const version = readdirSync(join(E2E_CACHE, "environments", "debian-12")).find((v) => !v.startsWith("."))!;
 const rootfs = join(E2E_CACHE, "environments", "debian-12", version, "rootfs");
 
+const resources = { vcpuCount: 1, memMib: 512, diskMib: 1024, pidsMax: 256 };
+
 const backends: Backend[] = [
   new NamespaceBackend({ runtime, log: silentLogger, sandboxUser: { uid: 65534, gid: 65534 } }),
   new HostBackend({ runtime, log: silentLogger }),
@@ -42,7 +44,7 @@ for (const backend of backends) {
     const probe = await backend.probe();
     it.skipIf(!probe.available)(`starts, runs, and cleans up (${probe.available ? "available" : `skipped: ${probe.detail}`})`, async () => {
       const sandboxDir = join(dir, `${backend.name}-1`);
-      const sandbox = await backend.create({ id: `sb-${backend.name}`, dir: sandboxDir, environment: { name: "debian:12", rootfs }, network: false });
+      const sandbox = await backend.create({ id: `sb-${backend.name}`, dir: sandboxDir, environment: { name: "debian:12", rootfs }, network: false, resources });
       expect(sandbox.backend).toBe(backend.name);
       expect(sandbox.alive()).toBe(true);
       const info = await sandbox.agent.getInfo({});
@@ -57,7 +59,7 @@ for (const backend of backends) {
       await sandbox.destroy(); // twice is fine
     });
     it.skipIf(probe.available)(`is unavailable here and refuses to create: ${probe.detail}`, async () => {
-      await expect(backend.create({ id: "sb-x", dir: join(dir, "x"), environment: { name: "debian:12", rootfs }, network: false })).rejects.toMatchObject({ code: "backend_unavailable" });
+      await expect(backend.create({ id: "sb-x", dir: join(dir, "x"), environment: { name: "debian:12", rootfs }, network: false, resources })).rejects.toMatchObject({ code: "backend_unavailable" });
     });
   });
 }

@@ -7,19 +7,21 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
+import type { LimitsSchema } from "../../proto/gen/pyro/common/v1/limits_pb.js";
 import { type RunRequest, type RunResponse, RunResponseSchema } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
 import { PyroError, fromConnectError } from "../../sdk/src/errors.js";
 import { withProgress } from "./async-queue.js";
 import type { Sandbox } from "./backends/backend.js";
 import type { BackendRegistry } from "./backends/registry.js";
+import { breachError, PIDS_MAX, type LimitsInForce, type Resources } from "./backends/resources.js";
 import { findEntry } from "./environments/catalog.js";
 import type { EnvironmentStore, InstalledEnvironment } from "./environments/store.js";
 import type { Logger } from "./logger.js";
 import { pullProgress } from "./progress.js";
 import type { SandboxPool } from "./sandbox-pool.js";
 
-export const RUN_DEFAULTS = { timeoutSeconds: 30, ttlSeconds: 600, vcpuCount: 1, memMib: 1024 } as const;
-const LIMITS = { timeoutSeconds: 86_400, ttlSeconds: 86_400, vcpuCount: 64, memMib: 1 << 20, argBytes: 1 << 20, stdinBytes: 16 << 20 };
+export const RUN_DEFAULTS = { timeoutSeconds: 30, ttlSeconds: 600, vcpuCount: 1, memMib: 1024, diskMib: 4096 } as const;
+const LIMITS = { timeoutSeconds: 86_400, ttlSeconds: 86_400, vcpuCount: 64, memMib: 1 << 20, diskMib: 1 << 20, argBytes: 1 << 20, stdinBytes: 16 << 20 };
 /** How long past its timeout the host waits for the agent to report, before it destroys the sandbox itself. */
 const WATCHDOG_GRACE_MS = 10_000;
 
@@ -43,13 +45,15 @@ export function validateRun(req: RunRequest) {
   const ttlSeconds = req.ttlSeconds || RUN_DEFAULTS.ttlSeconds;
   const vcpuCount = req.vcpuCount || RUN_DEFAULTS.vcpuCount;
   const memMib = req.memMib || RUN_DEFAULTS.memMib;
+  const diskMib = req.diskMib || RUN_DEFAULTS.diskMib;
   check(timeoutSeconds <= LIMITS.timeoutSeconds, `timeout_seconds must be at most ${LIMITS.timeoutSeconds}`);
   check(ttlSeconds <= LIMITS.ttlSeconds, `ttl_seconds must be at most ${LIMITS.ttlSeconds}`);
   check(vcpuCount <= LIMITS.vcpuCount, `vcpu_count must be at most ${LIMITS.vcpuCount}`);
   check(memMib >= 128 && memMib <= LIMITS.memMib, `mem_mib must be between 128 and ${LIMITS.memMib}`);
+  check(diskMib >= 128 && diskMib <= LIMITS.diskMib, `disk_mib must be between 128 and ${LIMITS.diskMib}`);
   // A one-shot sandbox lives as long as its command: it must not outlive its TTL either.
   const commandSeconds = Math.min(timeoutSeconds, ttlSeconds);
-  return { entry, timeoutSeconds, ttlSeconds, vcpuCount, memMib, commandSeconds };
+  return { entry, timeoutSeconds, ttlSeconds, vcpuCount, memMib, diskMib, commandSeconds };
 }
 
 export interface RunnerOptions {
@@ -60,6 +64,12 @@ export interface RunnerOptions {
   /** Backend used when a request names none ("" = automatic). */
   defaultBackend: string;
   log: Logger;
+}
+
+/** The wire form of the limits a sandbox runs under. */
+function limitsMessage(l: LimitsInForce): MessageInitShape<typeof LimitsSchema> {
+  const limit = (s: LimitsInForce["memMib"]) => ({ value: BigInt(s.value), enforced: s.enforced, detail: s.detail });
+  return { vcpuCount: limit(l.vcpuCount), memMib: limit(l.memMib), diskMib: limit(l.diskMib), pids: limit(l.pids), seccomp: l.seccomp };
 }
 
 function newSandboxId(): string {
@@ -88,10 +98,11 @@ export class Runner {
       digest = installed.manifest.rootfsDigest;
     }
 
-    const key = `${v.entry.name}|${digest}|${backend.name}`;
+    const resources: Resources = { vcpuCount: v.vcpuCount, memMib: v.memMib, diskMib: v.diskMib, pidsMax: PIDS_MAX };
+    const key = `${v.entry.name}|${digest}|${backend.name}|${resources.vcpuCount}|${resources.memMib}|${resources.diskMib}`;
     const make = () => {
       const id = newSandboxId();
-      return backend.create({ id, dir: join(this.o.stateDir, "sandboxes", id), environment: { name: v.entry.name, rootfs }, network: req.network }, signal);
+      return backend.create({ id, dir: join(this.o.stateDir, "sandboxes", id), environment: { name: v.entry.name, rootfs }, network: req.network, resources }, signal);
     };
     // Sandboxes with network are made to order; the rest come ready from the pool.
     const sandbox = req.network ? await make() : await this.o.pool.take(key, make);
@@ -123,7 +134,7 @@ export class Runner {
       for await (const res of stream) {
         const e = res.event;
         if (e.case === "started") {
-          yield event({ case: "started", value: { sandboxId: sandbox.id, executionMode: mode, environment: sandbox.environment, pid: e.value.pid } });
+          yield event({ case: "started", value: { sandboxId: sandbox.id, executionMode: mode, environment: sandbox.environment, pid: e.value.pid, limits: limitsMessage(sandbox.limits) } });
         } else if (e.case === "output") {
           yield event({ case: "output", value: e.value });
         } else if (e.case === "exited") {
@@ -132,6 +143,8 @@ export class Runner {
               data: { execution_mode: mode, sandbox_id: sandbox.id },
             });
           }
+          const breach = await breachError(sandbox, e.value);
+          if (breach) throw breach;
           yield event({
             case: "exited",
             value: {

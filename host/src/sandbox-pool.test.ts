@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Sandbox } from "./backends/backend.js";
+import { unenforcedLimits } from "./backends/resources.js";
 import { silentLogger } from "./logger.js";
 import { SandboxPool } from "./sandbox-pool.js";
 
@@ -15,6 +16,8 @@ function counter() {
       environment: "debian:12",
       network: false,
       agent: {} as Sandbox["agent"],
+      limits: unenforcedLimits({ vcpuCount: 1, memMib: 1024, diskMib: 4096, pidsMax: 1024 }, "fake"),
+      breaches: async () => [],
       alive: () => alive,
       destroy: async () => {
         alive = false;

@@ -11,6 +11,7 @@ import { unixTransport } from "../../../sdk/src/transport.js";
 import { removeTree } from "../environments/remove-tree.js";
 import type { Logger } from "../logger.js";
 import type { BackendName, Sandbox } from "./backend.js";
+import type { LimitBreach, LimitsInForce } from "./resources.js";
 
 /** Bounds every message read from an agent: guest output is untrusted. */
 export const AGENT_READ_MAX_BYTES = 4 << 20;
@@ -62,6 +63,11 @@ export interface AgentProcessSandboxOptions {
   helpers?: ChildProcess[];
   /** Kills the sandbox's processes. */
   kill(): void;
+  limits: LimitsInForce;
+  /** The limits the sandbox ran into; none when not given. */
+  breaches?: () => Promise<LimitBreach[]>;
+  /** Runs once every process is gone, before the directory is removed (e.g. to remove cgroups). */
+  cleanup?: () => Promise<void>;
 }
 
 /** Capabilities the host needs of an agent before it hands the sandbox out. */
@@ -105,6 +111,8 @@ function agentProcessSandbox(o: AgentProcessSandboxOptions): Sandbox {
     environment: o.environment,
     network: o.network,
     agent: createClient(AgentService, conn.transport),
+    limits: o.limits,
+    breaches: o.breaches ?? (async () => []),
     alive: () => !exited && destroying === undefined,
     destroy() {
       destroying ??= (async () => {
@@ -113,6 +121,7 @@ function agentProcessSandbox(o: AgentProcessSandboxOptions): Sandbox {
         o.kill();
         for (const h of o.helpers ?? []) h.kill("SIGKILL");
         await gone;
+        await o.cleanup?.().catch((err: unknown) => o.log.warn("sandbox cleanup failed", { sandbox: o.id, error: err }));
         await removeTree(o.dir, o.log);
         o.log.debug("sandbox destroyed", { sandbox: o.id });
       })();

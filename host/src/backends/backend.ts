@@ -5,6 +5,7 @@
  */
 import type { Client } from "@connectrpc/connect";
 import type { AgentService } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
+import type { LimitBreach, LimitsInForce, Resources } from "./resources.js";
 
 export type BackendName = "namespace" | "host" | "firecracker";
 export const BACKEND_NAMES: readonly BackendName[] = ["namespace", "host", "firecracker"];
@@ -26,6 +27,8 @@ export interface SandboxSpec {
   network: boolean;
   /** A fresh, empty host directory the sandbox owns and that is removed after it. */
   dir: string;
+  /** CPU, memory, disk and process limits, enforced where the backend can. */
+  resources: Resources;
 }
 
 export interface Sandbox {
@@ -35,6 +38,10 @@ export interface Sandbox {
   readonly network: boolean;
   /** The guest agent's API. */
   readonly agent: Client<typeof AgentService>;
+  /** The limits it runs under, and which of them are enforced. */
+  readonly limits: LimitsInForce;
+  /** The limits its processes ran into so far (out of memory, disk full, process limit). */
+  breaches(): Promise<LimitBreach[]>;
   /** False once the sandbox's processes have gone. */
   alive(): boolean;
   /** Kills every process of the sandbox and removes its directory. Safe to call twice. */

@@ -12,6 +12,7 @@ import type { AgentRuntime } from "../../runtime/agent-runtime.js";
 import { connectAgentSandbox, waitForReady } from "../agent-process.js";
 import { removeTree } from "../../environments/remove-tree.js";
 import type { Backend, Probe, Sandbox, SandboxSpec } from "../backend.js";
+import { unenforcedLimits } from "../resources.js";
 
 export class HostBackend implements Backend {
   readonly name = "host" as const;
@@ -49,6 +50,7 @@ export class HostBackend implements Backend {
       socketPath,
       dir: spec.dir,
       log: this.o.log,
+      limits: unenforcedLimits(spec.resources, "the host backend runs commands on the host itself, without isolation or limits"),
       // No pid namespace here: the agent ends what its commands left running (SIGTERM),
       // then its own group goes, whether it managed or not.
       kill: () => {

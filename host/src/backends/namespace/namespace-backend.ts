@@ -1,7 +1,7 @@
 /** The `namespace` backend: bubblewrap sandboxes over an overlay of the environment's rootfs. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, mkdir } from "node:fs/promises";
+import { chmod, mkdir, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { PyroError } from "../../../../sdk/src/errors.js";
@@ -11,6 +11,10 @@ import { bindAgentListener, type AgentListener } from "../agent-listener.js";
 import { connectAgentSandbox, waitForReady } from "../agent-process.js";
 import { removeTree } from "../../environments/remove-tree.js";
 import type { Backend, Probe, Sandbox, SandboxSpec } from "../backend.js";
+import type { LimitBreach, LimitsInForce, LimitState, Resources } from "../resources.js";
+import { createSandboxCgroup, detectCgroups, type CgroupSupport, type SandboxCgroup } from "./cgroups.js";
+import { makeDiskImage, probeDisk } from "./disk-image.js";
+import { readSandboxPid } from "./info-fd.js";
 import { bwrapArgs, encodeArgs, MASKED_PROC_DIRS, MASKED_PROC_FILES, RUNTIME_MOUNT, WORKSPACE_IN_SANDBOX } from "./bwrap-args.js";
 import { LAUNCH_ENV, LAUNCH_FDS, launchArgv, launchLayout, SANDBOX_NAMES, type LaunchPlan } from "./sandbox-launch.js";
 import { startUserModeNetwork } from "./user-mode-network.js";
@@ -45,11 +49,33 @@ function launch(plan: LaunchPlan, command: string[], listener?: AgentListener): 
   return child;
 }
 
+/** What this host lets the backend enforce, found once. */
+interface Enforcement {
+  cgroups: CgroupSupport;
+  disk: Awaited<ReturnType<typeof probeDisk>>;
+}
+
+/** The disk counts as full when less than this is left (ext4 keeps a little for itself). */
+function diskFull(s: { bavail: number; bsize: number; blocks: number }): boolean {
+  return s.bavail * s.bsize < Math.max(2 << 20, (s.blocks * s.bsize) / 100);
+}
+
 export class NamespaceBackend implements Backend {
   readonly name = "namespace" as const;
   readonly isolated = true;
+  private enforcement?: Promise<Enforcement>;
 
   constructor(private readonly o: NamespaceBackendOptions) {}
+
+  /** Which limits this host can enforce, and how (for doctor and for each sandbox). */
+  enforceable(): Promise<Enforcement> {
+    this.enforcement ??= (async () => {
+      const root = this.user() !== undefined;
+      const cgroups: CgroupSupport = root ? await detectCgroups().catch((err: Error) => ({ version: 0 as const, reason: err.message })) : { version: 0, reason: "cgroups need a manager running as root" };
+      return { cgroups, disk: await probeDisk() };
+    })();
+    return this.enforcement;
+  }
 
   async probe(): Promise<Probe> {
     const version = await runText("bwrap", ["--version"]);
@@ -85,20 +111,40 @@ export class NamespaceBackend implements Backend {
     };
     let child: ChildProcess | undefined;
     let listener: AgentListener | undefined;
+    let cgroup: SandboxCgroup | undefined;
     const helpers: ChildProcess[] = [];
     try {
       step("runtime");
       const runtime = await this.o.runtime();
+      const enforcement = await this.enforceable();
       step("layout");
       await this.layout(spec.dir);
       const socketPath = join(spec.dir, SANDBOX_NAMES.agentSocket);
       listener = await bindAgentListener(socketPath);
+      step("limits");
+      if (enforcement.cgroups.version !== 0) cgroup = await createSandboxCgroup(enforcement.cgroups, spec.id, spec.resources);
+      if (enforcement.disk.available) {
+        await makeDiskImage(join(spec.dir, SANDBOX_NAMES.diskImage), spec.resources.diskMib);
+        await mkdir(join(spec.dir, SANDBOX_NAMES.disk), { mode: 0o700 });
+      }
+      const limits = limitsInForce(spec.resources, enforcement, cgroup);
       step("spawn");
-      const plan: LaunchPlan = { dir: spec.dir, rootfs: spec.environment.rootfs, runtime: runtime.dir, user: this.user(), network: spec.network };
+      const plan: LaunchPlan = {
+        dir: spec.dir,
+        rootfs: spec.environment.rootfs,
+        runtime: runtime.dir,
+        user: this.user(),
+        network: spec.network,
+        cgroupProcs: cgroup?.procsFiles,
+        disk: enforcement.disk.available,
+      };
       child = launch(plan, runtime.command(RUNTIME_MOUNT, ["--listen-fd", String(LAUNCH_FDS.listen), "--workspace", WORKSPACE_IN_SANDBOX]), listener);
       listener.release();
+      const pid = readSandboxPid(child, LAUNCH_FDS.info);
+      pid.catch(() => {}); // a launch that fails says why through its exit
       step("agent-ready");
       await waitForReady(child, this.o.readyTimeoutMs ?? 15_000, signal);
+      const sandboxPid = await pid;
       if (spec.network) {
         step("network");
         helpers.push(await startUserModeNetwork(child, LAUNCH_FDS.info, log));
@@ -116,12 +162,29 @@ export class NamespaceBackend implements Backend {
         log,
         helpers,
         kill: () => c.kill("SIGKILL"),
+        limits,
+        breaches: async () => {
+          const found: LimitBreach[] = [];
+          if (cgroup && (await cgroup.oomKills()) > 0) found.push("memory");
+          if (cgroup && (await cgroup.pidsLimitHit())) found.push("pids");
+          // The root overlay reports its writable layer's filesystem: the sandbox's disk.
+          const disk = limits.diskMib.enforced ? await statfs(`/proc/${sandboxPid}/root/`).catch(() => undefined) : undefined;
+          if (disk && diskFull(disk)) found.push("disk");
+          return found;
+        },
+        cleanup: async () => cgroup?.remove(),
       });
     } catch (err) {
       log.warn("sandbox start failed", { sandbox: spec.id, step: steps.at(-1), error: err });
       listener?.release();
-      child?.kill("SIGKILL");
+      if (child && child.exitCode === null && child.signalCode === null) {
+        const c = child;
+        const gone = new Promise((r) => c.once("exit", r));
+        c.kill("SIGKILL");
+        await gone;
+      }
       for (const h of helpers) h.kill("SIGKILL");
+      await cgroup?.remove().catch(() => {});
       await removeTree(spec.dir, this.o.log);
       if (err instanceof PyroError) throw err;
       throw new PyroError("sandbox_start_failed", `sandbox ${spec.id} failed at step ${steps.at(-1)}: ${(err as Error).message}`, { cause: err });
@@ -144,6 +207,19 @@ export class NamespaceBackend implements Backend {
     const user = this.o.sandboxUser;
     return user && process.getuid?.() === 0 ? user : undefined;
   }
+}
+
+/** The limits a sandbox with `r` runs under on this host: enforced, or recorded with the reason. */
+function limitsInForce(r: Resources, e: Enforcement, cgroup: SandboxCgroup | undefined): LimitsInForce {
+  const byCgroup = (value: number, what: string): LimitState =>
+    cgroup ? { value, enforced: true, detail: `${cgroup.detail}: ${what}` } : { value, enforced: false, detail: e.cgroups.version === 0 ? e.cgroups.reason : "no cgroup" };
+  return {
+    vcpuCount: byCgroup(r.vcpuCount, "CPU time quota"),
+    memMib: byCgroup(r.memMib, "memory limit"),
+    pids: byCgroup(r.pidsMax, "process limit"),
+    diskMib: e.disk.available ? { value: r.diskMib, enforced: true, detail: e.disk.detail } : { value: r.diskMib, enforced: false, detail: e.disk.reason },
+    seccomp: false,
+  };
 }
 
 /** The trimmed stdout of `program args`, or "" when it cannot run. */

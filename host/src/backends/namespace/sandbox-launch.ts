@@ -17,6 +17,7 @@
  * before bubblewrap.
  */
 import { join } from "node:path";
+import { DISK_MOUNT_OPTIONS } from "./disk-image.js";
 
 /** Fixed fds of the launched process (Node's spawn places them). */
 export const LAUNCH_FDS = { args: 3, info: 4, listen: 5 } as const;
@@ -30,6 +31,9 @@ export const SANDBOX_NAMES = {
   work: "work",
   /** The agent's listening socket, bound by the manager. */
   agentSocket: "agent.sock",
+  /** The bounded filesystem's image and its mount point (which then holds upper/ and work/). */
+  diskImage: "disk.img",
+  disk: "disk",
 } as const;
 
 export interface LaunchPlan {
@@ -43,6 +47,10 @@ export interface LaunchPlan {
   user?: { uid: number; gid: number };
   /** Whether to write a resolv.conf for the user-mode network. */
   network: boolean;
+  /** cgroup.procs files to join before anything starts (root only). */
+  cgroupProcs?: string[];
+  /** Mount SANDBOX_NAMES.diskImage and keep the writable layer on it (root only). */
+  disk?: boolean;
 }
 
 /** Paths bubblewrap binds from, all on the sandbox's own filesystems. */
@@ -65,14 +73,20 @@ export function shellQuote(s: string): string {
 /** The setup stage's script. Everything it touches is named here; it makes nothing it does not own. */
 export function setupScript(p: LaunchPlan): string {
   const q = shellQuote;
-  const { ns, upper, work } = SANDBOX_NAMES;
+  const { ns } = SANDBOX_NAMES;
+  const layer = p.disk ? `${SANDBOX_NAMES.disk}/` : "";
+  const upper = `${layer}${SANDBOX_NAMES.upper}`;
+  const work = `${layer}${SANDBOX_NAMES.work}`;
   const user = p.user;
   const lines = [
     "set -eu",
     // Only fds 0-2 and LAUNCH_FDS go on: whatever else the manager inherited from whoever
     // started it (a pipe of a shell, an editor's socket) must not reach the sandbox.
     `for f in /proc/self/fd/*; do n=\${f##*/}; if [ "$n" -gt ${LAUNCH_FDS.listen} ]; then eval "exec $n>&-" 2>/dev/null || true; fi; done`,
+    // First, so that everything the sandbox ever runs is under its limits.
+    ...(p.cgroupProcs ?? []).map((f) => `echo $$ > ${q(f)}`),
     `cd ${q(p.dir)}`,
+    ...(p.disk ? [`mount -o ${DISK_MOUNT_OPTIONS} ${SANDBOX_NAMES.diskImage} ${SANDBOX_NAMES.disk}`] : []),
     `mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev pyro-sandbox ${ns}`,
     // A new sandbox's writable layer is made here; one that exists is used as it is, and
     // nothing in it is ever followed or changed by this (root) stage.

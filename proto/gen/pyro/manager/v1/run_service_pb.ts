@@ -6,6 +6,8 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { ExecOutput } from "../../common/v1/exec_pb.js";
 import { file_pyro_common_v1_exec } from "../../common/v1/exec_pb.js";
+import type { Limits } from "../../common/v1/limits_pb.js";
+import { file_pyro_common_v1_limits } from "../../common/v1/limits_pb.js";
 import type { PullProgress } from "./environment_pb.js";
 import { file_pyro_manager_v1_environment } from "./environment_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pyro/manager/v1/run_service.proto.
  */
 export const file_pyro_manager_v1_run_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFweXJvL21hbmFnZXIvdjEvcnVuX3NlcnZpY2UucHJvdG8SD3B5cm8ubWFuYWdlci52MSLRAgoKUnVuUmVxdWVzdBITCgtlbnZpcm9ubWVudBgBIAEoCRIMCgRhcmd2GAIgAygJEhUKDXNoZWxsX2NvbW1hbmQYAyABKAkSEgoKdmNwdV9jb3VudBgEIAEoDRIPCgdtZW1fbWliGAUgASgNEhcKD3RpbWVvdXRfc2Vjb25kcxgGIAEoDRITCgt0dGxfc2Vjb25kcxgHIAEoDRIPCgduZXR3b3JrGAggASgIEhkKEWFsbG93X2hvc3RfY29tcGF0GAkgASgIEg8KB2JhY2tlbmQYCiABKAkSMQoDZW52GAsgAygLMiQucHlyby5tYW5hZ2VyLnYxLlJ1blJlcXVlc3QuRW52RW50cnkSCwoDY3dkGAwgASgJEg0KBXN0ZGluGA0gASgMGioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiWgoKUnVuU3RhcnRlZBISCgpzYW5kYm94X2lkGAEgASgJEhYKDmV4ZWN1dGlvbl9tb2RlGAIgASgJEhMKC2Vudmlyb25tZW50GAMgASgJEgsKA3BpZBgEIAEoDSJtCglSdW5FeGl0ZWQSEQoJZXhpdF9jb2RlGAEgASgFEg4KBnNpZ25hbBgCIAEoCRITCgtkdXJhdGlvbl9tcxgDIAEoBBIQCgh0b3RhbF9tcxgEIAEoBBIWCg5leGVjdXRpb25fbW9kZRgFIAEoCSLVAQoLUnVuUmVzcG9uc2USMQoIcHJvZ3Jlc3MYASABKAsyHS5weXJvLm1hbmFnZXIudjEuUHVsbFByb2dyZXNzSAASLgoHc3RhcnRlZBgCIAEoCzIbLnB5cm8ubWFuYWdlci52MS5SdW5TdGFydGVkSAASLAoGb3V0cHV0GAMgASgLMhoucHlyby5jb21tb24udjEuRXhlY091dHB1dEgAEiwKBmV4aXRlZBgEIAEoCzIaLnB5cm8ubWFuYWdlci52MS5SdW5FeGl0ZWRIAEIHCgVldmVudDJQCgpSdW5TZXJ2aWNlEkIKA1J1bhIbLnB5cm8ubWFuYWdlci52MS5SdW5SZXF1ZXN0GhwucHlyby5tYW5hZ2VyLnYxLlJ1blJlc3BvbnNlMAFiBnByb3RvMw", [file_pyro_common_v1_exec, file_pyro_manager_v1_environment]);
+  fileDesc("CiFweXJvL21hbmFnZXIvdjEvcnVuX3NlcnZpY2UucHJvdG8SD3B5cm8ubWFuYWdlci52MSLjAgoKUnVuUmVxdWVzdBITCgtlbnZpcm9ubWVudBgBIAEoCRIMCgRhcmd2GAIgAygJEhUKDXNoZWxsX2NvbW1hbmQYAyABKAkSEgoKdmNwdV9jb3VudBgEIAEoDRIPCgdtZW1fbWliGAUgASgNEhcKD3RpbWVvdXRfc2Vjb25kcxgGIAEoDRITCgt0dGxfc2Vjb25kcxgHIAEoDRIPCgduZXR3b3JrGAggASgIEhkKEWFsbG93X2hvc3RfY29tcGF0GAkgASgIEg8KB2JhY2tlbmQYCiABKAkSMQoDZW52GAsgAygLMiQucHlyby5tYW5hZ2VyLnYxLlJ1blJlcXVlc3QuRW52RW50cnkSCwoDY3dkGAwgASgJEg0KBXN0ZGluGA0gASgMEhAKCGRpc2tfbWliGA4gASgNGioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiggEKClJ1blN0YXJ0ZWQSEgoKc2FuZGJveF9pZBgBIAEoCRIWCg5leGVjdXRpb25fbW9kZRgCIAEoCRITCgtlbnZpcm9ubWVudBgDIAEoCRILCgNwaWQYBCABKA0SJgoGbGltaXRzGAUgASgLMhYucHlyby5jb21tb24udjEuTGltaXRzIm0KCVJ1bkV4aXRlZBIRCglleGl0X2NvZGUYASABKAUSDgoGc2lnbmFsGAIgASgJEhMKC2R1cmF0aW9uX21zGAMgASgEEhAKCHRvdGFsX21zGAQgASgEEhYKDmV4ZWN1dGlvbl9tb2RlGAUgASgJItUBCgtSdW5SZXNwb25zZRIxCghwcm9ncmVzcxgBIAEoCzIdLnB5cm8ubWFuYWdlci52MS5QdWxsUHJvZ3Jlc3NIABIuCgdzdGFydGVkGAIgASgLMhsucHlyby5tYW5hZ2VyLnYxLlJ1blN0YXJ0ZWRIABIsCgZvdXRwdXQYAyABKAsyGi5weXJvLmNvbW1vbi52MS5FeGVjT3V0cHV0SAASLAoGZXhpdGVkGAQgASgLMhoucHlyby5tYW5hZ2VyLnYxLlJ1bkV4aXRlZEgAQgcKBWV2ZW50MlAKClJ1blNlcnZpY2USQgoDUnVuEhsucHlyby5tYW5hZ2VyLnYxLlJ1blJlcXVlc3QaHC5weXJvLm1hbmFnZXIudjEuUnVuUmVzcG9uc2UwAWIGcHJvdG8z", [file_pyro_common_v1_exec, file_pyro_common_v1_limits, file_pyro_manager_v1_environment]);
 
 /**
  * RunRequest describes a one-shot command.
@@ -44,14 +46,14 @@ export type RunRequest = Message<"pyro.manager.v1.RunRequest"> & {
   shellCommand: string;
 
   /**
-   * Virtual CPUs; 0 means the default (1). Enforced by VM backends only.
+   * Virtual CPUs; 0 means the default (1). Enforced where the host can (see RunStarted.limits).
    *
    * @generated from field: uint32 vcpu_count = 4;
    */
   vcpuCount: number;
 
   /**
-   * Memory in MiB; 0 means the default (1024). Enforced by VM backends only.
+   * Memory in MiB; 0 means the default (1024). Enforced where the host can (see RunStarted.limits).
    *
    * @generated from field: uint32 mem_mib = 5;
    */
@@ -112,6 +114,13 @@ export type RunRequest = Message<"pyro.manager.v1.RunRequest"> & {
    * @generated from field: bytes stdin = 13;
    */
   stdin: Uint8Array;
+
+  /**
+   * Size of the sandbox's writable filesystem in MiB; 0 means the default (4096).
+   *
+   * @generated from field: uint32 disk_mib = 14;
+   */
+  diskMib: number;
 };
 
 /**
@@ -154,6 +163,13 @@ export type RunStarted = Message<"pyro.manager.v1.RunStarted"> & {
    * @generated from field: uint32 pid = 4;
    */
   pid: number;
+
+  /**
+   * The limits the sandbox runs under, and which of them this host enforces.
+   *
+   * @generated from field: pyro.common.v1.Limits limits = 5;
+   */
+  limits?: Limits | undefined;
 };
 
 /**

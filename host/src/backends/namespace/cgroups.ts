@@ -1,0 +1,188 @@
+/**
+ * Resource limits for namespace sandboxes through cgroups: memory (swap included where the
+ * host accounts it), processes, and CPU time from vcpu_count. cgroup v2 where the host has
+ * its controllers, v1 where they are what exists (hybrid hosts mount v1 controllers and
+ * leave v2 empty). Each sandbox gets a cgroup of its own below the manager's, which the
+ * sandbox's setup stage joins before it starts anything, so every process of the sandbox
+ * is in it from the start. A host where the manager cannot make cgroups says so, and the
+ * limits are reported as not enforced, never pretended.
+ */
+import { access, constants, mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Resources } from "../resources.js";
+
+const CONTROLLERS = ["memory", "pids", "cpu"] as const;
+type Controller = (typeof CONTROLLERS)[number];
+const CPU_PERIOD_US = 100_000;
+
+/** Where this host lets the manager make sandbox cgroups, or why it does not. */
+export type CgroupSupport =
+  | { version: 1; parents: Record<Controller, string>; detail: string }
+  | { version: 2; parent: string; detail: string }
+  | { version: 0; reason: string };
+
+/** The sources detection reads; tests give fakes. */
+export interface CgroupHostFiles {
+  mountinfo: string;
+  /** /proc/self/cgroup */
+  selfCgroup: string;
+}
+
+interface Mount {
+  point: string;
+  fstype: string;
+  superOptions: string[];
+}
+
+function parseMounts(mountinfo: string): Mount[] {
+  const mounts: Mount[] = [];
+  for (const line of mountinfo.split("\n")) {
+    const [left, right] = line.split(" - ");
+    if (!left || !right) continue;
+    const point = left.split(" ")[4];
+    const [fstype, , superOptions] = right.split(" ");
+    if (point && fstype) mounts.push({ point: point.replace(/\\040/g, " "), fstype, superOptions: (superOptions ?? "").split(",") });
+  }
+  return mounts;
+}
+
+/** /proc/self/cgroup as hierarchy → path: "memory" → "/a/b" for v1 lines, "" → path for the v2 line. */
+function parseSelfCgroup(text: string): Map<string, string> {
+  const paths = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (!m) continue;
+    for (const name of m[1]!.split(",")) paths.set(name, m[2]!);
+  }
+  return paths;
+}
+
+async function writable(dir: string): Promise<boolean> {
+  return access(dir, constants.W_OK).then(() => true, () => false);
+}
+
+/** Finds where sandbox cgroups can be made: below the manager's own cgroup, in `pyro/`. */
+export async function detectCgroups(files?: CgroupHostFiles): Promise<CgroupSupport> {
+  const src = files ?? { mountinfo: await readFile("/proc/self/mountinfo", "utf8"), selfCgroup: await readFile("/proc/self/cgroup", "utf8") };
+  const mounts = parseMounts(src.mountinfo);
+  const self = parseSelfCgroup(src.selfCgroup);
+
+  const v1: Partial<Record<Controller, string>> = {};
+  for (const c of CONTROLLERS) {
+    const m = mounts.find((x) => x.fstype === "cgroup" && x.superOptions.includes(c));
+    const path = self.get(c);
+    if (m && path !== undefined) v1[c] = join(m.point, path);
+  }
+  if (CONTROLLERS.every((c) => v1[c] !== undefined)) {
+    const own = v1 as Record<Controller, string>;
+    for (const c of CONTROLLERS) {
+      if (!(await writable(own[c]))) return { version: 0, reason: `cgroup v1 ${c} (${own[c]}) is not writable by the manager; run it as root` };
+    }
+    const parents = Object.fromEntries(CONTROLLERS.map((c) => [c, join(own[c], "pyro")])) as Record<Controller, string>;
+    return { version: 1, parents, detail: "cgroup v1 (memory, pids, cpu)" };
+  }
+
+  const unified = mounts.find((x) => x.fstype === "cgroup2");
+  if (unified) {
+    const available = (await readFile(join(unified.point, "cgroup.controllers"), "utf8").catch(() => "")).trim().split(/\s+/);
+    const missing = CONTROLLERS.filter((c) => !available.includes(c));
+    if (missing.length > 0) return { version: 0, reason: `the cgroup v2 hierarchy has no ${missing.join(", ")} controller (held by cgroup v1 or disabled)` };
+    // Root makes a top-level pyro/ (as container engines do); a delegated subtree for
+    // ordinary users would need the manager moved into a leaf cgroup first: not done yet.
+    if (!(await writable(unified.point))) return { version: 0, reason: "cgroup v2 is not writable by the manager; run it as root" };
+    return { version: 2, parent: join(unified.point, "pyro"), detail: "cgroup v2 (memory, pids, cpu)" };
+  }
+  return { version: 0, reason: "no cgroup hierarchy with memory, pids and cpu controllers is mounted" };
+}
+
+/** One sandbox's cgroup (one directory per v1 hierarchy, one in all for v2). */
+export interface SandboxCgroup {
+  /** The cgroup.procs files the setup stage writes its pid to. */
+  procsFiles: string[];
+  /** How it is enforced, for the limits report. */
+  detail: string;
+  /** How many times the kernel's OOM killer ended a process of the sandbox. */
+  oomKills(): Promise<number>;
+  /** Whether a fork or clone was refused at the process limit. */
+  pidsLimitHit(): Promise<boolean>;
+  /** Removes the cgroup once its processes are gone (retries briefly while the kernel reaps them). */
+  remove(): Promise<void>;
+}
+
+/** A counter from a flat-keyed cgroup file ("oom_kill 3"), 0 when missing. */
+async function counter(file: string, key: string): Promise<number> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  const m = new RegExp(`^${key} (\\d+)$`, "m").exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
+
+async function removeDirs(dirs: string[]): Promise<void> {
+  for (const dir of dirs) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await rmdir(dir);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") break;
+        if (code !== "EBUSY" || attempt >= 50) throw err;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+}
+
+/** Makes the cgroup of sandbox `id` with `r`'s memory, process and CPU limits. */
+export async function createSandboxCgroup(support: Exclude<CgroupSupport, { version: 0 }>, id: string, r: Resources): Promise<SandboxCgroup> {
+  const memBytes = String(r.memMib * 1024 * 1024);
+  if (support.version === 1) {
+    const dirs = { memory: join(support.parents.memory, id), pids: join(support.parents.pids, id), cpu: join(support.parents.cpu, id) };
+    const unique = [...new Set(Object.values(dirs))];
+    try {
+      for (const dir of unique) await mkdir(dir, { recursive: true });
+      await writeFile(join(dirs.memory, "memory.limit_in_bytes"), memBytes);
+      // Without this a sandbox would swap past its limit where the host accounts swap.
+      const memsw = join(dirs.memory, "memory.memsw.limit_in_bytes");
+      if (await exists(memsw)) await writeFile(memsw, memBytes);
+      await writeFile(join(dirs.pids, "pids.max"), String(r.pidsMax));
+      await writeFile(join(dirs.cpu, "cpu.cfs_period_us"), String(CPU_PERIOD_US));
+      await writeFile(join(dirs.cpu, "cpu.cfs_quota_us"), String(r.vcpuCount * CPU_PERIOD_US));
+    } catch (err) {
+      await removeDirs(unique).catch(() => {});
+      throw err;
+    }
+    return {
+      procsFiles: unique.map((d) => join(d, "cgroup.procs")),
+      detail: support.detail,
+      oomKills: () => counter(join(dirs.memory, "memory.oom_control"), "oom_kill"),
+      pidsLimitHit: async () => (await counter(join(dirs.pids, "pids.events"), "max")) > 0,
+      remove: () => removeDirs(unique),
+    };
+  }
+  const dir = join(support.parent, id);
+  await mkdir(support.parent, { recursive: true });
+  // Controllers reach a child only when its parent hands them down.
+  await writeFile(join(support.parent, "..", "cgroup.subtree_control"), "+memory +pids +cpu").catch(() => {});
+  await writeFile(join(support.parent, "cgroup.subtree_control"), "+memory +pids +cpu");
+  await mkdir(dir);
+  try {
+    await writeFile(join(dir, "memory.max"), memBytes);
+    if (await exists(join(dir, "memory.swap.max"))) await writeFile(join(dir, "memory.swap.max"), "0");
+    await writeFile(join(dir, "pids.max"), String(r.pidsMax));
+    await writeFile(join(dir, "cpu.max"), `${r.vcpuCount * CPU_PERIOD_US} ${CPU_PERIOD_US}`);
+  } catch (err) {
+    await removeDirs([dir]).catch(() => {});
+    throw err;
+  }
+  return {
+    procsFiles: [join(dir, "cgroup.procs")],
+    detail: support.detail,
+    oomKills: () => counter(join(dir, "memory.events"), "oom_kill"),
+    pidsLimitHit: async () => (await counter(join(dir, "pids.events"), "max")) > 0,
+    remove: () => removeDirs([dir]),
+  };
+}

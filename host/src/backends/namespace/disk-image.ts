@@ -1,0 +1,46 @@
+/**
+ * The sandbox's bounded writable filesystem: a sparse ext4 image of `disk_mib`, mounted
+ * (through a loop device) only inside the sandbox's own mount namespace, where it holds
+ * the overlay's writable layer and /workspace. Writes past its size fail with ENOSPC in
+ * the sandbox instead of filling the host's disk; the image costs only what is written.
+ * Mounting needs root, so only a root manager enforces it.
+ */
+import { execFile } from "node:child_process";
+import { open } from "node:fs/promises";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+/** Creates the image file (owner-only) and formats it. */
+export async function makeDiskImage(path: string, mib: number): Promise<void> {
+  const file = await open(path, "wx", 0o600);
+  try {
+    await file.truncate(mib * 1024 * 1024);
+  } finally {
+    await file.close();
+  }
+  // No reserved blocks (the sandbox is the only user); inode tables and journal are left
+  // unzeroed, which is safe on a fresh sparse file and keeps this at a few milliseconds.
+  await run("mkfs.ext4", ["-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", path], {
+    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+  });
+}
+
+/** Mount options: never zero inode tables in the background (the image is sparse: they already read as zero). */
+export const DISK_MOUNT_OPTIONS = "loop,nosuid,nodev,noatime,noinit_itable";
+
+/** Whether this host can give sandboxes a bounded disk, or why not. */
+export async function probeDisk(): Promise<{ available: true; detail: string } | { available: false; reason: string }> {
+  if (process.getuid?.() !== 0) return { available: false, reason: "mounting a filesystem image needs a manager running as root" };
+  const mkfs = await run("mkfs.ext4", ["-V"], { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" } }).then(
+    (r) => (r.stderr || r.stdout).split("\n")[0]!.trim(),
+    () => "",
+  );
+  if (!mkfs) return { available: false, reason: "mkfs.ext4 is not installed (apt-get install -y e2fsprogs)" };
+  const loop = await open("/dev/loop-control", "r").then(
+    async (f) => (await f.close(), true),
+    () => false,
+  );
+  if (!loop) return { available: false, reason: "this host has no loop devices (/dev/loop-control)" };
+  return { available: true, detail: `ext4 image per sandbox (${mkfs})` };
+}
