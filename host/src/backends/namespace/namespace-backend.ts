@@ -10,9 +10,12 @@ import { connectAgentSandbox, waitForReady } from "../agent-process.js";
 import { removeTree } from "../../environments/remove-tree.js";
 import type { Backend, Probe, Sandbox, SandboxSpec } from "../backend.js";
 import { AGENT_SOCKET_IN_SANDBOX, namespaceSandboxArgv, RUNTIME_MOUNT, WORKSPACE_IN_SANDBOX } from "./bwrap-args.js";
+import { seccompFilter, seccompLabel, sendSeccompFilter } from "./seccomp-filter.js";
 import { startUserModeNetwork } from "./user-mode-network.js";
 
 const run = promisify(execFile);
+/** The fd bubblewrap reads the seccomp program from (3 is --info-fd's, with network). */
+const SECCOMP_FD = 4;
 
 export interface NamespaceBackendOptions {
   runtime: () => Promise<AgentRuntime>;
@@ -31,6 +34,11 @@ export class NamespaceBackend implements Backend {
   async probe(): Promise<Probe> {
     const version = await run("bwrap", ["--version"]).then((r) => r.stdout.trim(), () => "");
     if (!version) return { available: false, detail: "bubblewrap (bwrap) is not installed", hint: "apt-get install -y bubblewrap" };
+    try {
+      seccompFilter();
+    } catch (err) {
+      return { available: false, detail: (err as PyroError).message, hint: (err as PyroError).hint };
+    }
     // The real thing, minus the agent: user+mount namespace, an overlay, then bwrap with every namespace.
     const tmp = join("/tmp", `pyro-probe-${process.pid}-${Date.now()}`);
     try {
@@ -72,16 +80,18 @@ export class NamespaceBackend implements Backend {
         resolvConf = join(spec.dir, "resolv.conf");
         await writeFile(resolvConf, "nameserver 10.0.2.3\n", { mode: 0o644 });
       }
+      const seccomp = seccompFilter();
       step("spawn");
       const argv = namespaceSandboxArgv(
         { ...paths, runtime: runtime.dir, resolvConf },
-        { network: spec.network, hostname: "pyro", infoFd: spec.network ? 3 : undefined },
+        { network: spec.network, hostname: "pyro", infoFd: spec.network ? 3 : undefined, seccompFd: SECCOMP_FD },
         runtime.command(RUNTIME_MOUNT, ["--socket", AGENT_SOCKET_IN_SANDBOX, "--workspace", WORKSPACE_IN_SANDBOX]),
       );
       child = spawn(argv[0]!, argv.slice(1), {
-        stdio: ["ignore", "pipe", "pipe", ...(spec.network ? (["pipe"] as const) : [])],
+        stdio: ["ignore", "pipe", "pipe", spec.network ? "pipe" : "ignore", "pipe"],
         ...this.spawnUser(),
       });
+      sendSeccompFilter(child.stdio[SECCOMP_FD], seccomp);
       step("agent-ready");
       await waitForReady(child, this.o.readyTimeoutMs ?? 15_000, signal);
       if (spec.network) {
@@ -95,6 +105,7 @@ export class NamespaceBackend implements Backend {
         backend: this.name,
         environment: spec.environment.name,
         network: spec.network,
+        seccomp: seccompLabel(seccomp),
         child: c,
         socketPath: join(spec.dir, "run", "agent.sock"),
         dir: spec.dir,
