@@ -123,7 +123,7 @@ export class Runner {
       for await (const res of stream) {
         const e = res.event;
         if (e.case === "started") {
-          yield event({ case: "started", value: { sandboxId: sandbox.id, executionMode: mode, environment: sandbox.environment, pid: e.value.pid } });
+          yield event({ case: "started", value: { sandboxId: sandbox.id, executionMode: mode, environment: sandbox.environment, pid: e.value.pid, seccomp: sandbox.seccomp ?? "" } });
         } else if (e.case === "output") {
           yield event({ case: "output", value: e.value });
         } else if (e.case === "exited") {

@@ -54,6 +54,8 @@ export interface AgentProcessSandboxOptions {
   backend: BackendName;
   environment: string;
   network: boolean;
+  /** The seccomp filter the sandbox runs under, when it has one. */
+  seccomp?: string;
   child: ChildProcess;
   socketPath: string;
   dir: string;
@@ -104,6 +106,7 @@ function agentProcessSandbox(o: AgentProcessSandboxOptions): Sandbox {
     backend: o.backend,
     environment: o.environment,
     network: o.network,
+    seccomp: o.seccomp,
     agent: createClient(AgentService, conn.transport),
     alive: () => !exited && destroying === undefined,
     destroy() {

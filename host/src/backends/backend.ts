@@ -33,6 +33,8 @@ export interface Sandbox {
   readonly backend: BackendName;
   readonly environment: string;
   readonly network: boolean;
+  /** The seccomp filter around the agent and its commands ("pyro-default/x86_64"); absent when none (the host backend). */
+  readonly seccomp?: string;
   /** The guest agent's API. */
   readonly agent: Client<typeof AgentService>;
   /** False once the sandbox's processes have gone. */
