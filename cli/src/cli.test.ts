@@ -75,7 +75,7 @@ describe("pyro run", () => {
 
   it("streams output as raw bytes and exits with the command's status", async () => {
     const fake = fakeClient(async (_e, _c, o) => {
-      o.onStarted?.({ sandboxId: "sb", executionMode: "namespace", environment: "debian:12", pid: 1 });
+      o.onStarted?.({ sandboxId: "sb", executionMode: "namespace", environment: "debian:12", pid: 1, seccomp: "pyro-default/x86_64" });
       o.onOutput?.("stdout", Buffer.from("out\n"));
       o.onOutput?.("stderr", Buffer.from("err\n"));
       return { ...okRun, exitCode: 3, stdout: "out\n", stderr: "err\n" };
@@ -107,7 +107,7 @@ describe("pyro run", () => {
   it("shows pull progress lines on stderr, plus a status line on a terminal", async () => {
     const fake = fakeClient(async (_e, _c, o) => {
       o.onProgress?.({ environment: "debian:12", phase: "download", message: "fetching", elapsedMs: 1200 });
-      o.onStarted?.({ sandboxId: "sb", executionMode: "namespace", environment: "debian:12", pid: 1 });
+      o.onStarted?.({ sandboxId: "sb", executionMode: "namespace", environment: "debian:12", pid: 1, seccomp: "pyro-default/x86_64" });
       return okRun;
     });
     let { stderr } = await cli(["run", "debian:12", "--", "x"], { client: fake });

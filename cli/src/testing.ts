@@ -47,6 +47,7 @@ export const okRun: RunResult = {
   environment: "debian:12",
   executionMode: "namespace",
   sandboxId: "sb-1",
+  seccomp: "pyro-default/x86_64",
   exitCode: 0,
   signal: "",
   durationMs: 10,

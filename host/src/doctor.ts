@@ -6,7 +6,10 @@ import { create } from "@bufbuild/protobuf";
 import { CheckStatus, DoctorResponseSchema, type DoctorResponse } from "../../proto/gen/pyro/manager/v1/system_service_pb.js";
 import { BACKEND_NAMES, type BackendName } from "./backends/backend.js";
 import type { BackendRegistry } from "./backends/registry.js";
+import { describeSeccomp, seccompFilter } from "./backends/namespace/seccomp-filter.js";
+import { probeSeccomp } from "./backends/namespace/seccomp-probe.js";
 import type { EnvironmentStore } from "./environments/store.js";
+import type { PyroError } from "../../sdk/src/errors.js";
 
 const run = promisify(execFile);
 
@@ -37,6 +40,7 @@ export async function doctor(o: { backends: BackendRegistry; store: EnvironmentS
   checks.push(await programCheck("bubblewrap", ["bwrap", "--version"], "", { status: CheckStatus.FAIL, detail: "bwrap is not installed", hint: "apt-get install -y bubblewrap" }));
   const ns = await o.backends.probe("namespace");
   checks.push({ name: "user_namespaces", status: ns.available ? CheckStatus.OK : CheckStatus.FAIL, detail: ns.detail, hint: ns.hint });
+  checks.push(await seccompCheck());
   checks.push(
     await programCheck("network", ["slirp4netns", "--version"], " (for --network)", {
       status: CheckStatus.WARN,
@@ -81,6 +85,20 @@ export async function doctor(o: { backends: BackendRegistry; store: EnvironmentS
     stateDir: o.stateDir,
     cacheDir: o.cacheDir,
   });
+}
+
+/** The filter every namespace sandbox runs under: which, how big, and whether this host puts it in force. */
+async function seccompCheck(): Promise<Check> {
+  let filter;
+  try {
+    filter = seccompFilter();
+  } catch (err) {
+    return { name: "seccomp", status: CheckStatus.FAIL, detail: (err as PyroError).message, hint: (err as PyroError).hint };
+  }
+  const problem = await probeSeccomp(filter);
+  return problem
+    ? { name: "seccomp", status: CheckStatus.FAIL, detail: `${describeSeccomp(filter)}; but a test sandbox could not run under it: ${problem}`, hint: "use a kernel with CONFIG_SECCOMP_FILTER and bubblewrap 0.4 or newer; namespace sandboxes do not start without the filter" }
+    : { name: "seccomp", status: CheckStatus.OK, detail: `${describeSeccomp(filter)}; in force in a test sandbox` };
 }
 
 async function cacheCheck(dir: string): Promise<Check> {

@@ -69,7 +69,7 @@ export interface RunnerOptions {
 /** The wire form of the limits a sandbox runs under. */
 function limitsMessage(l: LimitsInForce): MessageInitShape<typeof LimitsSchema> {
   const limit = (s: LimitsInForce["memMib"]) => ({ value: BigInt(s.value), enforced: s.enforced, detail: s.detail });
-  return { vcpuCount: limit(l.vcpuCount), memMib: limit(l.memMib), diskMib: limit(l.diskMib), pids: limit(l.pids), seccomp: l.seccomp };
+  return { vcpuCount: limit(l.vcpuCount), memMib: limit(l.memMib), diskMib: limit(l.diskMib), pids: limit(l.pids) };
 }
 
 function newSandboxId(): string {
@@ -134,7 +134,7 @@ export class Runner {
       for await (const res of stream) {
         const e = res.event;
         if (e.case === "started") {
-          yield event({ case: "started", value: { sandboxId: sandbox.id, executionMode: mode, environment: sandbox.environment, pid: e.value.pid, limits: limitsMessage(sandbox.limits) } });
+          yield event({ case: "started", value: { sandboxId: sandbox.id, executionMode: mode, environment: sandbox.environment, pid: e.value.pid, seccomp: sandbox.seccomp ?? "", limits: limitsMessage(sandbox.limits) } });
         } else if (e.case === "output") {
           yield event({ case: "output", value: e.value });
         } else if (e.case === "exited") {

@@ -78,7 +78,7 @@ function output(stream: OutputStream, data: string | Uint8Array): MessageInitSha
   return { event: { case: "output", value: { stream, data: typeof data === "string" ? Buffer.from(data) : data } } };
 }
 
-const started = { event: { case: "started" as const, value: { sandboxId: "sb-1", executionMode: "namespace", environment: "debian:12", pid: 7 } } };
+const started = { event: { case: "started" as const, value: { sandboxId: "sb-1", executionMode: "namespace", environment: "debian:12", pid: 7, seccomp: "pyro-default/x86_64" } } };
 const exited = (exitCode = 0, signal = "") => ({ event: { case: "exited" as const, value: { exitCode, signal, durationMs: 15n, totalMs: 80n, executionMode: "namespace" } } });
 
 beforeAll(async () => {
@@ -118,6 +118,7 @@ describe("Pyro.run", () => {
       environment: "debian:12",
       executionMode: "namespace",
       sandboxId: "sb-1",
+      seccomp: "pyro-default/x86_64",
       exitCode: 3,
       signal: "",
       durationMs: 15,
@@ -167,7 +168,7 @@ describe("Pyro.run", () => {
     await client().run("debian:12", ["true"], { onProgress: (p) => events.push(p), onStarted: (s) => events.push(s) });
     expect(events).toEqual([
       { environment: "debian:12", phase: "extract", message: "unpacking", elapsedMs: 1500 },
-      { sandboxId: "sb-1", executionMode: "namespace", environment: "debian:12", pid: 7 },
+      { sandboxId: "sb-1", executionMode: "namespace", environment: "debian:12", pid: 7, seccomp: "pyro-default/x86_64" },
     ]);
   });
 

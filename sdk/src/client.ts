@@ -231,6 +231,7 @@ export class Pyro implements PyroClient {
       environment: started?.environment ?? req.environment ?? "",
       executionMode: exited.executionMode || started?.executionMode || "",
       sandboxId: started?.sandboxId ?? "",
+      seccomp: started?.seccomp ?? "",
       exitCode: exited.exitCode,
       signal: exited.signal,
       durationMs: Number(exited.durationMs),

@@ -39,7 +39,7 @@ export function toPullProgress(p: PullProgress): PullProgressInfo {
 }
 
 export function toRunStarted(s: RunStarted): RunStartedInfo {
-  return { sandboxId: s.sandboxId, executionMode: s.executionMode, environment: s.environment, pid: s.pid };
+  return { sandboxId: s.sandboxId, executionMode: s.executionMode, environment: s.environment, pid: s.pid, seccomp: s.seccomp };
 }
 
 export function toEnvironment(e: Environment): EnvironmentInfo {

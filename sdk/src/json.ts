@@ -10,6 +10,7 @@ export interface RunResultJson {
   environment: string;
   execution_mode: string;
   sandbox_id: string;
+  seccomp: string;
   exit_code: number;
   signal: string;
   duration_ms: number;
@@ -25,6 +26,7 @@ export function runResultJson(r: RunResult): RunResultJson {
     environment: r.environment,
     execution_mode: r.executionMode,
     sandbox_id: r.sandboxId,
+    seccomp: r.seccomp,
     exit_code: r.exitCode,
     signal: r.signal,
     duration_ms: r.durationMs,

@@ -32,6 +32,7 @@ const runResult = {
   environment: z.string().describe("The environment the sandbox started from."),
   execution_mode: z.string().describe("The backend that ran the command: namespace, host or firecracker."),
   sandbox_id: z.string().describe("The (now deleted) sandbox's id."),
+  seccomp: z.string().describe("The seccomp filter the command ran under, e.g. pyro-default/x86_64; empty when none (the host backend)."),
   exit_code: z.number().int().describe("The command's exit status; -1 when a signal ended it."),
   signal: z.string().describe("The signal that ended the command, e.g. SIGKILL; empty otherwise."),
   duration_ms: z.number().describe("Time the command ran, in milliseconds."),

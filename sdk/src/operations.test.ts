@@ -10,6 +10,7 @@ const sampleRun: RunResult = {
   environment: "debian:12",
   executionMode: "namespace",
   sandboxId: "sb-1",
+  seccomp: "pyro-default/x86_64",
   exitCode: 0,
   signal: "",
   durationMs: 1,

@@ -46,6 +46,8 @@ export interface RunStartedInfo {
   environment: string;
   /** Process id inside the sandbox. */
   pid: number;
+  /** The seccomp filter the command runs under, e.g. "pyro-default/x86_64"; "" when none (the host backend). */
+  seccomp: string;
 }
 
 /** Options of `Pyro.run()`; unset numbers take the manager's defaults (1 vCPU, 1024 MiB, 30 s, 600 s). */
@@ -82,6 +84,8 @@ export interface RunResult {
   /** The backend that ran it. */
   executionMode: string;
   sandboxId: string;
+  /** The seccomp filter the command ran under, e.g. "pyro-default/x86_64"; "" when none (the host backend). */
+  seccomp: string;
   /** The exit status; -1 when a signal ended the command. */
   exitCode: number;
   /** The signal that ended it, e.g. "SIGKILL"; "" otherwise. */

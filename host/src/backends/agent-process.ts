@@ -55,6 +55,8 @@ export interface AgentProcessSandboxOptions {
   backend: BackendName;
   environment: string;
   network: boolean;
+  /** The seccomp filter the sandbox runs under, when it has one. */
+  seccomp?: string;
   child: ChildProcess;
   socketPath: string;
   dir: string;
@@ -110,6 +112,7 @@ function agentProcessSandbox(o: AgentProcessSandboxOptions): Sandbox {
     backend: o.backend,
     environment: o.environment,
     network: o.network,
+    seccomp: o.seccomp,
     agent: createClient(AgentService, conn.transport),
     limits: o.limits,
     breaches: o.breaches ?? (async () => []),

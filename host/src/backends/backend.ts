@@ -36,6 +36,8 @@ export interface Sandbox {
   readonly backend: BackendName;
   readonly environment: string;
   readonly network: boolean;
+  /** The seccomp filter around the agent and its commands ("pyro-default/x86_64"); absent when none (the host backend). */
+  readonly seccomp?: string;
   /** The guest agent's API. */
   readonly agent: Client<typeof AgentService>;
   /** The limits it runs under, and which of them are enforced. */

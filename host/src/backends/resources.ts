@@ -29,7 +29,6 @@ export interface LimitsInForce {
   memMib: LimitState;
   diskMib: LimitState;
   pids: LimitState;
-  seccomp: boolean;
 }
 
 /** A limit a command ran into. */
@@ -38,7 +37,7 @@ export type LimitBreach = "memory" | "disk" | "pids";
 /** Limits recorded but enforced by nothing, each with the same reason. */
 export function unenforcedLimits(r: Resources, reason: string): LimitsInForce {
   const off = (value: number): LimitState => ({ value, enforced: false, detail: reason });
-  return { vcpuCount: off(r.vcpuCount), memMib: off(r.memMib), diskMib: off(r.diskMib), pids: off(r.pidsMax), seccomp: false };
+  return { vcpuCount: off(r.vcpuCount), memMib: off(r.memMib), diskMib: off(r.diskMib), pids: off(r.pidsMax) };
 }
 
 /**

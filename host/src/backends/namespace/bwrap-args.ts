@@ -36,6 +36,8 @@ export interface BwrapOptions {
   masks: { files: string[]; dirs: string[] };
   /** Where bwrap writes its JSON status (the sandbox's pid as the host sees it). */
   infoFd?: number;
+  /** Where bwrap reads the seccomp program it installs on pid 1 and the agent (seccomp-filter.ts). */
+  seccompFd?: number;
 }
 
 /**
@@ -61,6 +63,7 @@ export function bwrapArgs(l: BwrapLayout, o: BwrapOptions): string[] {
     "--clearenv", "--setenv", "PATH", SANDBOX_PATH, "--setenv", "HOME", "/root",
     "--cap-drop", "ALL",
     ...(o.infoFd !== undefined ? ["--info-fd", String(o.infoFd)] : []),
+    ...(o.seccompFd !== undefined ? ["--seccomp", String(o.seccompFd)] : []),
   ];
 }
 

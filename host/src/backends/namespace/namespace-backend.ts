@@ -15,6 +15,7 @@ import type { LimitBreach, LimitsInForce, LimitState, Resources } from "../resou
 import { createSandboxCgroup, detectCgroups, type CgroupSupport, type SandboxCgroup } from "./cgroups.js";
 import { makeDiskImage, probeDisk } from "./disk-image.js";
 import { readSandboxPid } from "./info-fd.js";
+import { seccompFilter, seccompLabel, sendSeccompFilter, type SeccompFilter } from "./seccomp-filter.js";
 import { bwrapArgs, encodeArgs, MASKED_PROC_DIRS, MASKED_PROC_FILES, RUNTIME_MOUNT, WORKSPACE_IN_SANDBOX } from "./bwrap-args.js";
 import { LAUNCH_ENV, LAUNCH_FDS, launchArgv, launchLayout, SANDBOX_NAMES, type LaunchPlan } from "./sandbox-launch.js";
 import { startUserModeNetwork } from "./user-mode-network.js";
@@ -33,19 +34,22 @@ function presentMasks() {
 }
 
 /**
- * Spawns the launch of `plan` running `command` inside, with bwrap's arguments written to
- * its args pipe and, when given, the agent's listening socket as fd LAUNCH_FDS.listen.
+ * Spawns the launch of `plan` running `command` inside under the seccomp filter, with
+ * bwrap's arguments and the filter written to their pipes and, when given, the agent's
+ * listening socket as fd LAUNCH_FDS.listen.
  */
-function launch(plan: LaunchPlan, command: string[], listener?: AgentListener): ChildProcess {
-  const args = bwrapArgs(launchLayout(plan.dir, plan.network), { hostname: "pyro", masks: presentMasks(), infoFd: LAUNCH_FDS.info });
+function launch(plan: LaunchPlan, command: string[], seccomp: SeccompFilter, listener?: AgentListener): ChildProcess {
+  const args = bwrapArgs(launchLayout(plan.dir, plan.network), { hostname: "pyro", masks: presentMasks(), infoFd: LAUNCH_FDS.info, seccompFd: LAUNCH_FDS.seccomp });
   const argv = launchArgv(plan, command);
   const child = spawn(argv[0]!, argv.slice(1), {
-    stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", listener?.fd ?? "ignore"],
+    stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", listener?.fd ?? "ignore", "pipe"],
     env: LAUNCH_ENV,
   });
-  const argsPipe = child.stdio[LAUNCH_FDS.args] as Writable;
+  const pipes = child.stdio as unknown as Array<Writable | null>;
+  const argsPipe = pipes[LAUNCH_FDS.args]!;
   argsPipe.on("error", () => {}); // a launch that fails early stops reading; its exit tells why
   argsPipe.end(encodeArgs(args));
+  sendSeccompFilter(pipes[LAUNCH_FDS.seccomp], seccomp);
   return child;
 }
 
@@ -80,13 +84,19 @@ export class NamespaceBackend implements Backend {
   async probe(): Promise<Probe> {
     const version = await runText("bwrap", ["--version"]);
     if (!version) return { available: false, detail: "bubblewrap (bwrap) is not installed", hint: "apt-get install -y bubblewrap" };
+    let seccomp: SeccompFilter;
+    try {
+      seccomp = seccompFilter();
+    } catch (err) {
+      return { available: false, detail: (err as PyroError).message, hint: (err as PyroError).hint };
+    }
     // The real launch, minus the agent: /usr as the root filesystem has /bin/true and
     // does not overlap the sandbox's directories under /tmp.
     const dir = join("/tmp", `pyro-probe-${process.pid}-${Date.now()}`);
     try {
       await this.layout(dir);
       const plan: LaunchPlan = { dir, rootfs: "/usr", runtime: "/usr", user: this.user(), network: false };
-      const child = launch(plan, ["/bin/true"]);
+      const child = launch(plan, ["/bin/true"], seccomp);
       const stderr = collect(child);
       const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.once("exit", (c, s) => r([c, s])));
       if (code !== 0) throw new Error(stderr().trim().split("\n").slice(-1)[0] || `exit ${code ?? signal}`);
@@ -128,6 +138,7 @@ export class NamespaceBackend implements Backend {
         await mkdir(join(spec.dir, SANDBOX_NAMES.disk), { mode: 0o700 });
       }
       const limits = limitsInForce(spec.resources, enforcement, cgroup);
+      const seccomp = seccompFilter();
       step("spawn");
       const plan: LaunchPlan = {
         dir: spec.dir,
@@ -138,7 +149,7 @@ export class NamespaceBackend implements Backend {
         cgroupProcs: cgroup?.procsFiles,
         disk: enforcement.disk.available,
       };
-      child = launch(plan, runtime.command(RUNTIME_MOUNT, ["--listen-fd", String(LAUNCH_FDS.listen), "--workspace", WORKSPACE_IN_SANDBOX]), listener);
+      child = launch(plan, runtime.command(RUNTIME_MOUNT, ["--listen-fd", String(LAUNCH_FDS.listen), "--workspace", WORKSPACE_IN_SANDBOX]), seccomp, listener);
       listener.release();
       const pid = readSandboxPid(child, LAUNCH_FDS.info);
       pid.catch(() => {}); // a launch that fails says why through its exit
@@ -156,6 +167,7 @@ export class NamespaceBackend implements Backend {
         backend: this.name,
         environment: spec.environment.name,
         network: spec.network,
+        seccomp: seccompLabel(seccomp),
         child: c,
         socketPath,
         dir: spec.dir,
@@ -218,7 +230,6 @@ function limitsInForce(r: Resources, e: Enforcement, cgroup: SandboxCgroup | und
     memMib: byCgroup(r.memMib, "memory limit"),
     pids: byCgroup(r.pidsMax, "process limit"),
     diskMib: e.disk.available ? { value: r.diskMib, enforced: true, detail: e.disk.detail } : { value: r.diskMib, enforced: false, detail: e.disk.reason },
-    seccomp: false,
   };
 }
 

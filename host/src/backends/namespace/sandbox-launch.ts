@@ -20,7 +20,8 @@ import { join } from "node:path";
 import { DISK_MOUNT_OPTIONS } from "./disk-image.js";
 
 /** Fixed fds of the launched process (Node's spawn places them). */
-export const LAUNCH_FDS = { args: 3, info: 4, listen: 5 } as const;
+export const LAUNCH_FDS = { args: 3, info: 4, listen: 5, seccomp: 6 } as const;
+const LAST_LAUNCH_FD = 6;
 
 /** Names inside the sandbox directory. */
 export const SANDBOX_NAMES = {
@@ -82,7 +83,7 @@ export function setupScript(p: LaunchPlan): string {
     "set -eu",
     // Only fds 0-2 and LAUNCH_FDS go on: whatever else the manager inherited from whoever
     // started it (a pipe of a shell, an editor's socket) must not reach the sandbox.
-    `for f in /proc/self/fd/*; do n=\${f##*/}; if [ "$n" -gt ${LAUNCH_FDS.listen} ]; then eval "exec $n>&-" 2>/dev/null || true; fi; done`,
+    `for f in /proc/self/fd/*; do n=\${f##*/}; if [ "$n" -gt ${LAST_LAUNCH_FD} ]; then eval "exec $n>&-" 2>/dev/null || true; fi; done`,
     // First, so that everything the sandbox ever runs is under its limits.
     ...(p.cgroupProcs ?? []).map((f) => `echo $$ > ${q(f)}`),
     `cd ${q(p.dir)}`,
@@ -110,7 +111,7 @@ export function setupScript(p: LaunchPlan): string {
   return lines.join("\n");
 }
 
-/** The command (program first) that launches the sandbox running `command` inside. Its fds 3–5 are LAUNCH_FDS. */
+/** The command (program first) that launches the sandbox running `command` inside. Its fds 3–6 are LAUNCH_FDS. */
 export function launchArgv(p: LaunchPlan, command: string[]): string[] {
   const unshare = p.user
     ? ["unshare", "--mount", "--propagation", "private"]

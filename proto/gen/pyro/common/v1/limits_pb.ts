@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pyro/common/v1/limits.proto.
  */
 export const file_pyro_common_v1_limits: GenFile = /*@__PURE__*/
-  fileDesc("ChtweXJvL2NvbW1vbi92MS9saW1pdHMucHJvdG8SDnB5cm8uY29tbW9uLnYxIjgKBUxpbWl0Eg0KBXZhbHVlGAEgASgEEhAKCGVuZm9yY2VkGAIgASgIEg4KBmRldGFpbBgDIAEoCSK6AQoGTGltaXRzEikKCnZjcHVfY291bnQYASABKAsyFS5weXJvLmNvbW1vbi52MS5MaW1pdBImCgdtZW1fbWliGAIgASgLMhUucHlyby5jb21tb24udjEuTGltaXQSJwoIZGlza19taWIYAyABKAsyFS5weXJvLmNvbW1vbi52MS5MaW1pdBIjCgRwaWRzGAQgASgLMhUucHlyby5jb21tb24udjEuTGltaXQSDwoHc2VjY29tcBgFIAEoCGIGcHJvdG8z");
+  fileDesc("ChtweXJvL2NvbW1vbi92MS9saW1pdHMucHJvdG8SDnB5cm8uY29tbW9uLnYxIjgKBUxpbWl0Eg0KBXZhbHVlGAEgASgEEhAKCGVuZm9yY2VkGAIgASgIEg4KBmRldGFpbBgDIAEoCSKpAQoGTGltaXRzEikKCnZjcHVfY291bnQYASABKAsyFS5weXJvLmNvbW1vbi52MS5MaW1pdBImCgdtZW1fbWliGAIgASgLMhUucHlyby5jb21tb24udjEuTGltaXQSJwoIZGlza19taWIYAyABKAsyFS5weXJvLmNvbW1vbi52MS5MaW1pdBIjCgRwaWRzGAQgASgLMhUucHlyby5jb21tb24udjEuTGltaXRiBnByb3RvMw");
 
 /**
  * Limit is one resource limit of a sandbox and whether it is enforced.
@@ -80,13 +80,6 @@ export type Limits = Message<"pyro.common.v1.Limits"> & {
    * @generated from field: pyro.common.v1.Limit pids = 4;
    */
   pids?: Limit | undefined;
-
-  /**
-   * True when a seccomp filter confines the sandbox's system calls.
-   *
-   * @generated from field: bool seccomp = 5;
-   */
-  seccomp: boolean;
 };
 
 /**
