@@ -4,7 +4,7 @@ import { OPERATIONS, type ParamSpec } from "../../sdk/src/operations.js";
 import { VERSION } from "../../sdk/src/version.js";
 import { buildCli, commandPath, globalFlags } from "./cli.js";
 import { flagName } from "./options.js";
-import { fakeClient, okRun, testIo } from "./testing.js";
+import { fakeClient, okRun, testIo, testLimits } from "./testing.js";
 
 async function cli(argv: string[], opts: { client?: ReturnType<typeof fakeClient>; env?: Record<string, string>; ttyStderr?: boolean } = {}) {
   const fake = opts.client ?? fakeClient();
@@ -75,7 +75,7 @@ describe("pyro run", () => {
 
   it("streams output as raw bytes and exits with the command's status", async () => {
     const fake = fakeClient(async (_e, _c, o) => {
-      o.onStarted?.({ sandboxId: "sb", executionMode: "namespace", environment: "debian:12", pid: 1, seccomp: "pyro-default/x86_64" });
+      o.onStarted?.({ sandboxId: "sb", executionMode: "namespace", environment: "debian:12", pid: 1, seccomp: "pyro-default/x86_64", limits: testLimits });
       o.onOutput?.("stdout", Buffer.from("out\n"));
       o.onOutput?.("stderr", Buffer.from("err\n"));
       return { ...okRun, exitCode: 3, stdout: "out\n", stderr: "err\n" };
@@ -107,7 +107,7 @@ describe("pyro run", () => {
   it("shows pull progress lines on stderr, plus a status line on a terminal", async () => {
     const fake = fakeClient(async (_e, _c, o) => {
       o.onProgress?.({ environment: "debian:12", phase: "download", message: "fetching", elapsedMs: 1200 });
-      o.onStarted?.({ sandboxId: "sb", executionMode: "namespace", environment: "debian:12", pid: 1, seccomp: "pyro-default/x86_64" });
+      o.onStarted?.({ sandboxId: "sb", executionMode: "namespace", environment: "debian:12", pid: 1, seccomp: "pyro-default/x86_64", limits: testLimits });
       return okRun;
     });
     let { stderr } = await cli(["run", "debian:12", "--", "x"], { client: fake });

@@ -1,6 +1,7 @@
 /** Test doubles for the CLI: in-memory streams and a scriptable fake client. */
 import { PassThrough, Writable } from "node:stream";
-import type { Env, PyroClient, RunOptions, RunResult } from "../../sdk/src/types.js";
+import type {
+  LimitsInfo, Env, PyroClient, RunOptions, RunResult } from "../../sdk/src/types.js";
 import type { CliIo, OutStream } from "./io.js";
 
 /** A writable that keeps everything written to it. */
@@ -43,11 +44,20 @@ export function testIo(client: PyroClient, opts: { env?: Env; ttyStderr?: boolea
   };
 }
 
+/** Limits as a root manager on a cgroup host reports them. */
+export const testLimits: LimitsInfo = {
+  vcpuCount: { value: 1, enforced: true, detail: "cgroup v1 (memory, pids, cpu): CPU time quota" },
+  memMib: { value: 1024, enforced: true, detail: "cgroup v1 (memory, pids, cpu): memory limit" },
+  diskMib: { value: 4096, enforced: true, detail: "ext4 image per sandbox" },
+  pids: { value: 1024, enforced: true, detail: "cgroup v1 (memory, pids, cpu): process limit" },
+};
+
 export const okRun: RunResult = {
   environment: "debian:12",
   executionMode: "namespace",
   sandboxId: "sb-1",
   seccomp: "pyro-default/x86_64",
+  limits: testLimits,
   exitCode: 0,
   signal: "",
   durationMs: 10,

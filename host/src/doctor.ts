@@ -9,6 +9,7 @@ import type { BackendRegistry } from "./backends/registry.js";
 import { describeSeccomp, seccompFilter } from "./backends/namespace/seccomp-filter.js";
 import { probeSeccomp } from "./backends/namespace/seccomp-probe.js";
 import type { EnvironmentStore } from "./environments/store.js";
+import type { Enforcement } from "./backends/namespace/namespace-backend.js";
 import type { PyroError } from "../../sdk/src/errors.js";
 
 const run = promisify(execFile);
@@ -29,7 +30,17 @@ async function programCheck(name: string, argv: [string, ...string[]], suffix: s
   return version ? { name, status: CheckStatus.OK, detail: version + suffix } : { name, ...missing };
 }
 
-export async function doctor(o: { backends: BackendRegistry; store: EnvironmentStore; stateDir: string; cacheDir: string; defaultBackend: string }): Promise<DoctorResponse> {
+export interface DoctorOptions {
+  backends: BackendRegistry;
+  store: EnvironmentStore;
+  stateDir: string;
+  cacheDir: string;
+  defaultBackend: string;
+  /** Which limits namespace sandboxes get on this host. */
+  namespaceLimits?: () => Promise<Enforcement>;
+}
+
+export async function doctor(o: DoctorOptions): Promise<DoctorResponse> {
   const checks: Check[] = [];
   const kvm = await access("/dev/kvm", constants.R_OK | constants.W_OK).then(() => true, () => false);
   checks.push(
@@ -41,6 +52,7 @@ export async function doctor(o: { backends: BackendRegistry; store: EnvironmentS
   const ns = await o.backends.probe("namespace");
   checks.push({ name: "user_namespaces", status: ns.available ? CheckStatus.OK : CheckStatus.FAIL, detail: ns.detail, hint: ns.hint });
   checks.push(await seccompCheck());
+  if (o.namespaceLimits) checks.push(...limitChecks(await o.namespaceLimits()));
   checks.push(
     await programCheck("network", ["slirp4netns", "--version"], " (for --network)", {
       status: CheckStatus.WARN,
@@ -85,6 +97,18 @@ export async function doctor(o: { backends: BackendRegistry; store: EnvironmentS
     stateDir: o.stateDir,
     cacheDir: o.cacheDir,
   });
+}
+
+/** Which resource limits namespace sandboxes get here: honest about what is only recorded. */
+function limitChecks(e: Enforcement): Check[] {
+  const cgroups: Check =
+    e.cgroups.version !== 0
+      ? { name: "cgroup_limits", status: CheckStatus.OK, detail: `${e.cgroups.detail}: vcpu_count, mem_mib and a process limit are enforced` }
+      : { name: "cgroup_limits", status: CheckStatus.WARN, detail: `vcpu_count, mem_mib and the process limit are recorded, not enforced: ${e.cgroups.reason}`, hint: "run the manager as root on a host with cgroup memory, pids and cpu controllers" };
+  const disk: Check = e.disk.available
+    ? { name: "disk_limit", status: CheckStatus.OK, detail: `${e.disk.detail}: disk_mib is enforced` }
+    : { name: "disk_limit", status: CheckStatus.WARN, detail: `disk_mib is recorded, not enforced: ${e.disk.reason}`, hint: "run the manager as root, with e2fsprogs and loop devices" };
+  return [cgroups, disk];
 }
 
 /** The filter every namespace sandbox runs under: which, how big, and whether this host puts it in force. */

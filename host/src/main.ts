@@ -55,17 +55,14 @@ function buildManager(config: ManagerConfig, log: Logger, env: Record<string, st
     builder: new MmdebstrapBuilder({ log }),
     rootfsOwner: root ? sandboxUser : undefined,
   });
-  const backends = new BackendRegistry([
-    new FirecrackerBackend(),
-    new NamespaceBackend({ runtime, log, sandboxUser }),
-    new HostBackend({ runtime, log }),
-  ]);
+  const namespace = new NamespaceBackend({ runtime, log, sandboxUser });
+  const backends = new BackendRegistry([new FirecrackerBackend(), namespace, new HostBackend({ runtime, log })]);
   const pool = new SandboxPool({ size: config.poolSize, idleMs: POOL_IDLE_MS, log });
   const runner = new Runner({ stateDir: config.stateDir, store, backends, pool, defaultBackend: config.backend, log });
   const routes = (router: ConnectRouter) => {
     router.service(RunService, runService({ runner, log }));
     router.service(EnvironmentService, environmentService({ store, pool, log }));
-    router.service(SystemService, systemService({ backends, store, stateDir: config.stateDir, cacheDir: config.cacheDir, defaultBackend: config.backend, log }));
+    router.service(SystemService, systemService({ backends, store, stateDir: config.stateDir, cacheDir: config.cacheDir, defaultBackend: config.backend, namespaceLimits: () => namespace.enforceable(), log }));
   };
   return { routes, pool, store, backends, runner };
 }

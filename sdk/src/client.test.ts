@@ -78,7 +78,19 @@ function output(stream: OutputStream, data: string | Uint8Array): MessageInitSha
   return { event: { case: "output", value: { stream, data: typeof data === "string" ? Buffer.from(data) : data } } };
 }
 
-const started = { event: { case: "started" as const, value: { sandboxId: "sb-1", executionMode: "namespace", environment: "debian:12", pid: 7, seccomp: "pyro-default/x86_64" } } };
+const wireLimits = {
+  vcpuCount: { value: 1n, enforced: true, detail: "cgroup v1: CPU time quota" },
+  memMib: { value: 1024n, enforced: true, detail: "cgroup v1: memory limit" },
+  diskMib: { value: 4096n, enforced: false, detail: "mounting a filesystem image needs a manager running as root" },
+  pids: { value: 1024n, enforced: true, detail: "cgroup v1: process limit" },
+};
+const limits = {
+  vcpuCount: { value: 1, enforced: true, detail: "cgroup v1: CPU time quota" },
+  memMib: { value: 1024, enforced: true, detail: "cgroup v1: memory limit" },
+  diskMib: { value: 4096, enforced: false, detail: "mounting a filesystem image needs a manager running as root" },
+  pids: { value: 1024, enforced: true, detail: "cgroup v1: process limit" },
+};
+const started = { event: { case: "started" as const, value: { sandboxId: "sb-1", executionMode: "namespace", environment: "debian:12", pid: 7, seccomp: "pyro-default/x86_64", limits: wireLimits } } };
 const exited = (exitCode = 0, signal = "") => ({ event: { case: "exited" as const, value: { exitCode, signal, durationMs: 15n, totalMs: 80n, executionMode: "namespace" } } });
 
 beforeAll(async () => {
@@ -119,6 +131,7 @@ describe("Pyro.run", () => {
       executionMode: "namespace",
       sandboxId: "sb-1",
       seccomp: "pyro-default/x86_64",
+      limits,
       exitCode: 3,
       signal: "",
       durationMs: 15,
@@ -168,7 +181,7 @@ describe("Pyro.run", () => {
     await client().run("debian:12", ["true"], { onProgress: (p) => events.push(p), onStarted: (s) => events.push(s) });
     expect(events).toEqual([
       { environment: "debian:12", phase: "extract", message: "unpacking", elapsedMs: 1500 },
-      { sandboxId: "sb-1", executionMode: "namespace", environment: "debian:12", pid: 7, seccomp: "pyro-default/x86_64" },
+      { sandboxId: "sb-1", executionMode: "namespace", environment: "debian:12", pid: 7, seccomp: "pyro-default/x86_64", limits },
     ]);
   });
 

@@ -11,7 +11,7 @@ import { EnvironmentService } from "../../proto/gen/pyro/manager/v1/environment_
 import { RunService, type RunExited, type RunRequestSchema } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
 import { SystemService } from "../../proto/gen/pyro/manager/v1/system_service_pb.js";
 import { CappedOutput } from "./capped-output.js";
-import { toDoctorReport, toEnvironment, toPruneResult, toPullProgress, toRunStarted } from "./convert.js";
+import { toDoctorReport, toEnvironment, toLimits, toPruneResult, toPullProgress, toRunStarted } from "./convert.js";
 import { fromConnectError, PyroError } from "./errors.js";
 import { managerCommand, managerLogPath, spawnManager } from "./manager-process.js";
 import { unixTransport, type UnixTransport } from "./transport.js";
@@ -97,6 +97,7 @@ function runRequest(environment: string, command: string[] | string, o: RunOptio
     shellCommand: shell ? command : "",
     vcpuCount: uint("vcpuCount", o.vcpuCount),
     memMib: uint("memMib", o.memMib),
+    diskMib: uint("diskMib", o.diskMib),
     timeoutSeconds: uint("timeoutSeconds", o.timeoutSeconds),
     ttlSeconds: uint("ttlSeconds", o.ttlSeconds),
     network: o.network ?? false,
@@ -232,6 +233,7 @@ export class Pyro implements PyroClient {
       executionMode: exited.executionMode || started?.executionMode || "",
       sandboxId: started?.sandboxId ?? "",
       seccomp: started?.seccomp ?? "",
+      limits: started?.limits ?? toLimits(undefined),
       exitCode: exited.exitCode,
       signal: exited.signal,
       durationMs: Number(exited.durationMs),

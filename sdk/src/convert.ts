@@ -2,6 +2,7 @@
 import type { Environment, PullProgress } from "../../proto/gen/pyro/manager/v1/environment_pb.js";
 import { PullPhase } from "../../proto/gen/pyro/manager/v1/environment_pb.js";
 import type { PruneEnvironmentsResponse } from "../../proto/gen/pyro/manager/v1/environment_service_pb.js";
+import type { Limit, Limits } from "../../proto/gen/pyro/common/v1/limits_pb.js";
 import type { RunStarted } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
 import type { DoctorResponse } from "../../proto/gen/pyro/manager/v1/system_service_pb.js";
 import { CheckStatus } from "../../proto/gen/pyro/manager/v1/system_service_pb.js";
@@ -9,6 +10,8 @@ import type {
   CheckStatusName,
   DoctorReport,
   EnvironmentInfo,
+  LimitInfo,
+  LimitsInfo,
   PruneResult,
   PullPhaseName,
   PullProgressInfo,
@@ -38,8 +41,16 @@ export function toPullProgress(p: PullProgress): PullProgressInfo {
   return { environment: p.environment, phase: PULL_PHASE_NAMES[p.phase] ?? "unspecified", message: p.message, elapsedMs: Number(p.elapsedMs) };
 }
 
+function toLimit(l: Limit | undefined): LimitInfo {
+  return { value: Number(l?.value ?? 0), enforced: l?.enforced ?? false, detail: l?.detail ?? "not reported by the manager" };
+}
+
+export function toLimits(l: Limits | undefined): LimitsInfo {
+  return { vcpuCount: toLimit(l?.vcpuCount), memMib: toLimit(l?.memMib), diskMib: toLimit(l?.diskMib), pids: toLimit(l?.pids) };
+}
+
 export function toRunStarted(s: RunStarted): RunStartedInfo {
-  return { sandboxId: s.sandboxId, executionMode: s.executionMode, environment: s.environment, pid: s.pid, seccomp: s.seccomp };
+  return { sandboxId: s.sandboxId, executionMode: s.executionMode, environment: s.environment, pid: s.pid, seccomp: s.seccomp, limits: toLimits(s.limits) };
 }
 
 export function toEnvironment(e: Environment): EnvironmentInfo {

@@ -4,13 +4,31 @@
  * two surfaces print the same thing.
  */
 import { PyroError } from "./errors.js";
-import type { DoctorReport, EnvironmentInfo, PruneResult, RunResult } from "./types.js";
+import type { DoctorReport, EnvironmentInfo, LimitsInfo, PruneResult, RunResult } from "./types.js";
+
+export interface LimitJson {
+  value: number;
+  enforced: boolean;
+  detail: string;
+}
+
+export interface LimitsJson {
+  vcpu_count: LimitJson;
+  mem_mib: LimitJson;
+  disk_mib: LimitJson;
+  pids: LimitJson;
+}
+
+export function limitsJson(l: LimitsInfo): LimitsJson {
+  return { vcpu_count: { ...l.vcpuCount }, mem_mib: { ...l.memMib }, disk_mib: { ...l.diskMib }, pids: { ...l.pids } };
+}
 
 export interface RunResultJson {
   environment: string;
   execution_mode: string;
   sandbox_id: string;
   seccomp: string;
+  limits: LimitsJson;
   exit_code: number;
   signal: string;
   duration_ms: number;
@@ -27,6 +45,7 @@ export function runResultJson(r: RunResult): RunResultJson {
     execution_mode: r.executionMode,
     sandbox_id: r.sandboxId,
     seccomp: r.seccomp,
+    limits: limitsJson(r.limits),
     exit_code: r.exitCode,
     signal: r.signal,
     duration_ms: r.durationMs,

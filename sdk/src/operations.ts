@@ -54,8 +54,9 @@ const vmRun = {
   params: [
     { name: "environment", kind: "string", required: true, cli: "positional", description: "Environment to start from, e.g. debian:12, debian:12-base or debian:12-build (see `pyro env list`)." },
     { name: "command", kind: "string", required: true, cli: "argv", description: "The command to run. MCP: one command line, run with /bin/sh -c. CLI: the words after `--`, run without a shell." },
-    { name: "vcpu_count", kind: "integer", default: 1, min: 1, description: "Virtual CPUs for the sandbox (enforced by VM backends)." },
-    { name: "mem_mib", kind: "integer", default: 1024, min: 1, description: "Memory for the sandbox in MiB (enforced by VM backends)." },
+    { name: "vcpu_count", kind: "integer", default: 1, min: 1, max: 64, description: "CPU time the sandbox may use, in whole CPUs (enforced with cgroups where the host allows; the result's limits say)." },
+    { name: "mem_mib", kind: "integer", default: 1024, min: 128, max: 1048576, description: "Memory for the sandbox in MiB; past it the command fails with out_of_memory." },
+    { name: "disk_mib", kind: "integer", default: 4096, min: 128, max: 1048576, description: "Size of the sandbox's writable filesystem (its changes and /workspace) in MiB; past it the command fails with disk_full." },
     { name: "timeout_seconds", kind: "integer", default: 30, min: 1, description: "Seconds the command may run before its whole process group is killed." },
     { name: "ttl_seconds", kind: "integer", default: 600, min: 1, description: "Seconds the sandbox may live before the manager reaps it." },
     { name: "network", kind: "boolean", default: false, description: "Give the sandbox outbound network access (otherwise loopback only)." },

@@ -38,6 +38,24 @@ export interface PullProgressInfo {
 /** Which stream a chunk of command output came from. */
 export type OutputStreamName = "stdout" | "stderr";
 
+/** One resource limit of a sandbox and whether this host enforces it. */
+export interface LimitInfo {
+  /** The value, in the unit its name gives (count, MiB). */
+  value: number;
+  /** False when the backend only records it (e.g. no cgroups here); `detail` says why. */
+  enforced: boolean;
+  /** How it is enforced, or why it is not. */
+  detail: string;
+}
+
+/** The limits a sandbox runs under. */
+export interface LimitsInfo {
+  vcpuCount: LimitInfo;
+  memMib: LimitInfo;
+  diskMib: LimitInfo;
+  pids: LimitInfo;
+}
+
 /** Sent once the command's process exists. */
 export interface RunStartedInfo {
   sandboxId: string;
@@ -48,12 +66,16 @@ export interface RunStartedInfo {
   pid: number;
   /** The seccomp filter the command runs under, e.g. "pyro-default/x86_64"; "" when none (the host backend). */
   seccomp: string;
+  /** The limits the sandbox runs under, and which are enforced here. */
+  limits: LimitsInfo;
 }
 
-/** Options of `Pyro.run()`; unset numbers take the manager's defaults (1 vCPU, 1024 MiB, 30 s, 600 s). */
+/** Options of `Pyro.run()`; unset numbers take the manager's defaults (1 vCPU, 1024 MiB, 4096 MiB of disk, 30 s, 600 s). */
 export interface RunOptions extends CallOptions {
   vcpuCount?: number;
   memMib?: number;
+  /** Size of the sandbox's writable filesystem in MiB. */
+  diskMib?: number;
   /** Command timeout in seconds. */
   timeoutSeconds?: number;
   /** Sandbox lifetime limit in seconds. */
@@ -86,6 +108,8 @@ export interface RunResult {
   sandboxId: string;
   /** The seccomp filter the command ran under, e.g. "pyro-default/x86_64"; "" when none (the host backend). */
   seccomp: string;
+  /** The limits the sandbox ran under, and which were enforced. */
+  limits: LimitsInfo;
   /** The exit status; -1 when a signal ended the command. */
   exitCode: number;
   /** The signal that ended it, e.g. "SIGKILL"; "" otherwise. */

@@ -18,6 +18,7 @@ interface RunArgs {
   "--"?: string[];
   vcpuCount: number;
   memMib: number;
+  diskMib: number;
   timeoutSeconds: number;
   ttlSeconds: number;
   network: boolean;
@@ -59,6 +60,7 @@ export const run: CommandModule<RunArgs> = {
       const result = await client.run(args.environment, words, {
         vcpuCount: args.vcpuCount,
         memMib: args.memMib,
+        diskMib: args.diskMib,
         timeoutSeconds: args.timeoutSeconds,
         ttlSeconds: args.ttlSeconds,
         network: args.network,

@@ -36,6 +36,7 @@ export function registerVmRun(server: McpServer, client: PyroClient, log: Log): 
         const result = await client.run(args.environment, args.command, {
           vcpuCount: args.vcpu_count,
           memMib: args.mem_mib,
+          diskMib: args.disk_mib,
           timeoutSeconds: args.timeout_seconds,
           ttlSeconds: args.ttl_seconds,
           network: args.network,

@@ -7,7 +7,7 @@
  * is in it from the start. A host where the manager cannot make cgroups says so, and the
  * limits are reported as not enforced, never pretended.
  */
-import { access, constants, mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
+import { access, constants, mkdir, readdir, readFile, rmdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Resources } from "../resources.js";
 
@@ -185,4 +185,28 @@ export async function createSandboxCgroup(support: Exclude<CgroupSupport, { vers
     pidsLimitHit: async () => (await counter(join(dir, "pids.events"), "max")) > 0,
     remove: () => removeDirs([dir]),
   };
+}
+
+/** How old an empty sandbox cgroup must be before it counts as left behind (a new one is joined within milliseconds). */
+const STALE_AFTER_MS = 10_000;
+
+/**
+ * Removes sandbox cgroups a killed manager left behind: empty ones (the kernel refuses to
+ * remove any other) that are not brand new, so another manager's sandbox that is about to
+ * join its cgroup keeps it. Returns how many were removed.
+ */
+export async function removeStaleCgroups(support: Exclude<CgroupSupport, { version: 0 }>, now = Date.now()): Promise<number> {
+  const parents = support.version === 1 ? [...new Set(Object.values(support.parents))] : [support.parent];
+  let removed = 0;
+  for (const parent of parents) {
+    const names = await readdir(parent).catch(() => [] as string[]);
+    for (const name of names.filter((n) => n.startsWith("sb-"))) {
+      const dir = join(parent, name);
+      const procs = await readFile(join(dir, "cgroup.procs"), "utf8").catch(() => "x");
+      const born = await stat(dir).then((s) => s.ctimeMs, () => now);
+      if (procs.trim() !== "" || now - born < STALE_AFTER_MS) continue;
+      if (await rmdir(dir).then(() => true, () => false)) removed++;
+    }
+  }
+  return removed;
 }

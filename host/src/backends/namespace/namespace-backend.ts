@@ -12,7 +12,7 @@ import { connectAgentSandbox, waitForReady } from "../agent-process.js";
 import { removeTree } from "../../environments/remove-tree.js";
 import type { Backend, Probe, Sandbox, SandboxSpec } from "../backend.js";
 import type { LimitBreach, LimitsInForce, LimitState, Resources } from "../resources.js";
-import { createSandboxCgroup, detectCgroups, type CgroupSupport, type SandboxCgroup } from "./cgroups.js";
+import { createSandboxCgroup, detectCgroups, removeStaleCgroups, type CgroupSupport, type SandboxCgroup } from "./cgroups.js";
 import { makeDiskImage, probeDisk } from "./disk-image.js";
 import { readSandboxPid } from "./info-fd.js";
 import { seccompFilter, seccompLabel, sendSeccompFilter, type SeccompFilter } from "./seccomp-filter.js";
@@ -54,7 +54,7 @@ function launch(plan: LaunchPlan, command: string[], seccomp: SeccompFilter, lis
 }
 
 /** What this host lets the backend enforce, found once. */
-interface Enforcement {
+export interface Enforcement {
   cgroups: CgroupSupport;
   disk: Awaited<ReturnType<typeof probeDisk>>;
 }
@@ -76,6 +76,12 @@ export class NamespaceBackend implements Backend {
     this.enforcement ??= (async () => {
       const root = this.user() !== undefined;
       const cgroups: CgroupSupport = root ? await detectCgroups().catch((err: Error) => ({ version: 0 as const, reason: err.message })) : { version: 0, reason: "cgroups need a manager running as root" };
+      if (cgroups.version !== 0) {
+        void removeStaleCgroups(cgroups).then(
+          (n) => n > 0 && this.o.log.info("removed cgroups left by an earlier manager", { count: n }),
+          (err: unknown) => this.o.log.warn("cannot remove stale cgroups", { error: err }),
+        );
+      }
       return { cgroups, disk: await probeDisk() };
     })();
     return this.enforcement;
