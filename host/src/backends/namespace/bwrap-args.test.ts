@@ -19,9 +19,10 @@ describe("namespace sandbox argv", () => {
   });
 
   it("keeps its own network namespace with --network (a user-mode stack is attached to it)", () => {
-    const argv = namespaceSandboxArgv({ ...layout, resolvConf: "/s/resolv.conf" }, { network: true, hostname: "pyro", infoFd: 3 }, ["x"]);
+    const argv = namespaceSandboxArgv({ ...layout, resolvConf: "/s/resolv.conf" }, { network: true, hostname: "pyro", infoFd: 3, syncFd: 4 }, ["x"]);
     expect(argv).toContain("--unshare-net");
     expect(argv.join(" ")).toContain("--info-fd 3");
+    expect(argv.join(" ")).toContain("--sync-fd 4");
     expect(argv.join(" ")).toContain("--ro-bind /s/resolv.conf /etc/resolv.conf");
   });
 

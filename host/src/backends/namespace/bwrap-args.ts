@@ -35,7 +35,7 @@ function checkPath(p: string): string {
 }
 
 /** argv (program first) that starts the sandbox and runs `agentCommand` inside it. */
-export function namespaceSandboxArgv(l: NamespaceLayout, opts: { network: boolean; hostname: string; infoFd?: number }, agentCommand: string[]): string[] {
+export function namespaceSandboxArgv(l: NamespaceLayout, opts: { network: boolean; hostname: string; infoFd?: number; syncFd?: number }, agentCommand: string[]): string[] {
   const overlay = `lowerdir=${checkPath(l.lower)},upperdir=${checkPath(l.upper)},workdir=${checkPath(l.work)}`;
   const bwrap = [
     "bwrap",
@@ -56,6 +56,8 @@ export function namespaceSandboxArgv(l: NamespaceLayout, opts: { network: boolea
     "--clearenv", "--setenv", "PATH", SANDBOX_PATH, "--setenv", "HOME", "/root",
     "--cap-drop", "ALL",
     ...(opts.infoFd !== undefined ? ["--info-fd", String(opts.infoFd)] : []),
+    // Held open by bubblewrap only (not the sandbox's programs) while the sandbox lives: helpers exit when it closes.
+    ...(opts.syncFd !== undefined ? ["--sync-fd", String(opts.syncFd)] : []),
     "--",
     ...agentCommand,
   ];

@@ -75,18 +75,18 @@ export class NamespaceBackend implements Backend {
       step("spawn");
       const argv = namespaceSandboxArgv(
         { ...paths, runtime: runtime.dir, resolvConf },
-        { network: spec.network, hostname: "pyro", infoFd: spec.network ? 3 : undefined },
+        { network: spec.network, hostname: "pyro", infoFd: spec.network ? 3 : undefined, syncFd: spec.network ? 4 : undefined },
         runtime.command(RUNTIME_MOUNT, ["--socket", AGENT_SOCKET_IN_SANDBOX, "--workspace", WORKSPACE_IN_SANDBOX]),
       );
       child = spawn(argv[0]!, argv.slice(1), {
-        stdio: ["ignore", "pipe", "pipe", ...(spec.network ? (["pipe"] as const) : [])],
+        stdio: ["ignore", "pipe", "pipe", ...(spec.network ? (["pipe", "pipe"] as const) : [])],
         ...this.spawnUser(),
       });
       step("agent-ready");
       await waitForReady(child, this.o.readyTimeoutMs ?? 15_000, signal);
       if (spec.network) {
         step("network");
-        helpers.push(await startUserModeNetwork(child, 3, log));
+        helpers.push(await startUserModeNetwork(child, { infoFd: 3, exitFd: 4, user: this.spawnUser(), logPath: join(spec.dir, "slirp4netns.log"), log }));
       }
       const c = child;
       log.info("sandbox started", { sandbox: spec.id, backend: this.name, environment: spec.environment.name, network: spec.network, steps });
