@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { create } from "@bufbuild/protobuf";
 import { CheckStatus, DoctorResponseSchema, type DoctorResponse } from "../../proto/gen/pyro/manager/v1/system_service_pb.js";
 import { BACKEND_NAMES, type BackendName } from "./backends/backend.js";
+import { probeEgressFilter } from "./backends/namespace/egress-filter.js";
 import type { BackendRegistry } from "./backends/registry.js";
 import { describeSeccomp, seccompFilter } from "./backends/namespace/seccomp-filter.js";
 import { probeSeccomp } from "./backends/namespace/seccomp-probe.js";
@@ -60,6 +61,8 @@ export async function doctor(o: DoctorOptions): Promise<DoctorResponse> {
       hint: "apt-get install -y slirp4netns",
     }),
   );
+  const egress = await probeEgressFilter();
+  checks.push({ name: "egress_filter", status: egress.available ? CheckStatus.OK : CheckStatus.WARN, detail: egress.detail, hint: egress.hint });
   checks.push(
     await programCheck("environment_builder", ["mmdebstrap", "--version"], "", {
       status: CheckStatus.FAIL,

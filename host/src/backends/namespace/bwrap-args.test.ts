@@ -24,8 +24,9 @@ describe("bwrap arguments", () => {
   });
 
   it("keep their own network namespace with --network (a user-mode stack is attached to it)", () => {
-    const args = bwrapArgs({ ...layout, resolvConf: "/s/ns/resolv.conf" }, { hostname: "pyro", masks, infoFd: 4 });
+    const args = bwrapArgs({ ...layout, resolvConf: "/s/ns/resolv.conf" }, { hostname: "pyro", masks, infoFd: 4, syncFd: 7 });
     expect(args).toContain("--unshare-net");
+    expect(args.join(" ")).toContain("--sync-fd 7");
     expect(args.join(" ")).toContain("--info-fd 4");
     expect(args.join(" ")).toContain("--ro-bind /s/ns/resolv.conf /etc/resolv.conf");
   });

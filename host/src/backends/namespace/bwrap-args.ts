@@ -38,6 +38,8 @@ export interface BwrapOptions {
   infoFd?: number;
   /** Where bwrap reads the seccomp program it installs on pid 1 and the agent (seccomp-filter.ts). */
   seccompFd?: number;
+  /** An fd bwrap alone holds open (not the sandbox's programs) while the sandbox lives: helpers exit when it closes. */
+  syncFd?: number;
 }
 
 /**
@@ -64,6 +66,7 @@ export function bwrapArgs(l: BwrapLayout, o: BwrapOptions): string[] {
     "--cap-drop", "ALL",
     ...(o.infoFd !== undefined ? ["--info-fd", String(o.infoFd)] : []),
     ...(o.seccompFd !== undefined ? ["--seccomp", String(o.seccompFd)] : []),
+    ...(o.syncFd !== undefined ? ["--sync-fd", String(o.syncFd)] : []),
   ];
 }
 

@@ -39,10 +39,17 @@ function presentMasks() {
  * listening socket as fd LAUNCH_FDS.listen.
  */
 function launch(plan: LaunchPlan, command: string[], seccomp: SeccompFilter, listener?: AgentListener): ChildProcess {
-  const args = bwrapArgs(launchLayout(plan.dir, plan.network), { hostname: "pyro", masks: presentMasks(), infoFd: LAUNCH_FDS.info, seccompFd: LAUNCH_FDS.seccomp });
+  const args = bwrapArgs(launchLayout(plan.dir, plan.network), {
+    hostname: "pyro",
+    masks: presentMasks(),
+    infoFd: LAUNCH_FDS.info,
+    seccompFd: LAUNCH_FDS.seccomp,
+    syncFd: plan.network ? LAUNCH_FDS.sync : undefined,
+  });
   const argv = launchArgv(plan, command);
   const child = spawn(argv[0]!, argv.slice(1), {
-    stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", listener?.fd ?? "ignore", "pipe"],
+    // With network, a socket pair: bwrap's end for --sync-fd, the manager's for the network helper's --exit-fd.
+    stdio: ["ignore", "pipe", "pipe", "pipe", "pipe", listener?.fd ?? "ignore", "pipe", plan.network ? "pipe" : "ignore"],
     env: LAUNCH_ENV,
   });
   const pipes = child.stdio as unknown as Array<Writable | null>;
@@ -164,7 +171,7 @@ export class NamespaceBackend implements Backend {
       const sandboxPid = await pid;
       if (spec.network) {
         step("network");
-        helpers.push(await startUserModeNetwork(child, LAUNCH_FDS.info, log));
+        helpers.push(await startUserModeNetwork(child, { pid: sandboxPid, exitFd: LAUNCH_FDS.sync, user: this.user() ?? {}, logPath: join(spec.dir, "slirp4netns.log"), log }));
       }
       const c = child;
       log.info("sandbox started", { sandbox: spec.id, backend: this.name, environment: spec.environment.name, network: spec.network, steps });

@@ -20,8 +20,8 @@ import { join } from "node:path";
 import { DISK_MOUNT_OPTIONS } from "./disk-image.js";
 
 /** Fixed fds of the launched process (Node's spawn places them). */
-export const LAUNCH_FDS = { args: 3, info: 4, listen: 5, seccomp: 6 } as const;
-const LAST_LAUNCH_FD = 6;
+export const LAUNCH_FDS = { args: 3, info: 4, listen: 5, seccomp: 6, sync: 7 } as const;
+const LAST_LAUNCH_FD = 7;
 
 /** Names inside the sandbox directory. */
 export const SANDBOX_NAMES = {
@@ -111,7 +111,7 @@ export function setupScript(p: LaunchPlan): string {
   return lines.join("\n");
 }
 
-/** The command (program first) that launches the sandbox running `command` inside. Its fds 3–6 are LAUNCH_FDS. */
+/** The command (program first) that launches the sandbox running `command` inside. Its fds 3–7 are LAUNCH_FDS. */
 export function launchArgv(p: LaunchPlan, command: string[]): string[] {
   const unshare = p.user
     ? ["unshare", "--mount", "--propagation", "private"]
