@@ -1,5 +1,6 @@
 /** gRPC (HTTP/2) transports over a Unix socket, for clients of the manager socket. */
 import { connect, type Socket } from "node:net";
+import type * as http2 from "node:http2";
 import type { Transport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 
@@ -14,9 +15,30 @@ export interface UnixTransportOptions {
   readMaxBytes?: number;
 }
 
+/**
+ * Http2SessionManager whose sessions can never throw an uncaught 'error'. When it aborts a
+ * session that has failed but not yet emitted its 'error' (a flood or garbage from the
+ * peer does that), it removes its own listener first, and node:http2 then throws the error
+ * out of the process. The failure still reaches every call on the session through its
+ * streams; this listener only keeps it from reaching the process.
+ */
+class GuardedSessionManager extends Http2SessionManager {
+  readonly #guarded = new WeakSet<http2.Http2Session>();
+
+  override async request(...args: Parameters<Http2SessionManager["request"]>): Promise<http2.ClientHttp2Stream> {
+    const stream = await super.request(...args);
+    const session = stream.session;
+    if (session && !this.#guarded.has(session)) {
+      this.#guarded.add(session);
+      session.on("error", () => {});
+    }
+    return stream;
+  }
+}
+
 /** A gRPC transport to `socketPath`. */
 export function unixTransport(socketPath: string, opts: UnixTransportOptions = {}): UnixTransport {
-  const sessionManager = new Http2SessionManager("http://localhost", {}, { createConnection: (): Socket => connect(socketPath) });
+  const sessionManager = new GuardedSessionManager("http://localhost", {}, { createConnection: (): Socket => connect(socketPath) });
   const transport = createGrpcTransport({
     baseUrl: "http://localhost",
     sessionManager,
