@@ -8,6 +8,7 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { AgentService } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
 import { PyroError } from "../../../sdk/src/errors.js";
 import { AgentConnection, dialUnixSocket } from "../agent-link/agent-connection.js";
+import { ExecEventGuard } from "../agent-link/exec-event-guard.js";
 import { untrustedText } from "../agent-link/untrusted-text.js";
 import { removeTree } from "../environments/remove-tree.js";
 import type { Logger } from "../logger.js";
@@ -75,7 +76,9 @@ export async function handshakeAgent(agent: Client<typeof AgentService>): Promis
   const info = await agent.getInfo({}, { timeoutMs: 10_000 });
   const missing = REQUIRED_CAPABILITIES.filter((c) => !info.capabilities.includes(c));
   if (missing.length > 0) throw new PyroError("sandbox_start_failed", `the sandbox's agent (${untrustedText(info.version, 64)}) lacks ${missing.join(", ")}`);
-  for await (const _ of agent.exec({ argv: ["/bin/true"], timeoutMs: 10_000n }, { timeoutMs: 10_000 }));
+  const guard = new ExecEventGuard();
+  for await (const res of agent.exec({ argv: ["/bin/true"], timeoutMs: 10_000n }, { timeoutMs: 10_000 })) guard.check(res);
+  guard.end();
 }
 
 /** Connects to the agent and hands the sandbox out (or to the pool) only once the handshake passed. */
