@@ -6,10 +6,11 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { ConnectError } from "@connectrpc/connect";
 import type { LimitsSchema } from "../../proto/gen/pyro/common/v1/limits_pb.js";
 import { type RunRequest, type RunResponse, RunResponseSchema } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
-import { PyroError, fromConnectError } from "../../sdk/src/errors.js";
+import { PyroError } from "../../sdk/src/errors.js";
+import { agentCallError } from "./agent-link/agent-call-error.js";
+import { ExecEventGuard } from "./agent-link/exec-event-guard.js";
 import { withProgress } from "./async-queue.js";
 import type { Sandbox } from "./backends/backend.js";
 import type { BackendRegistry } from "./backends/registry.js";
@@ -126,18 +127,21 @@ export class Runner {
     const timer = setTimeout(() => watchdog.abort(), timeoutSeconds * 1000 + WATCHDOG_GRACE_MS);
     const abort = AbortSignal.any([signal, watchdog.signal]);
     const mode = sandbox.backend;
+    // Every event from the agent passes this gate before it is used: the agent shares its sandbox with the command.
+    const guard = new ExecEventGuard();
     try {
       const stream = sandbox.agent.exec(
         { argv: req.argv, shellCommand: req.shellCommand, cwd: req.cwd, env: req.env, stdin: req.stdin, timeoutMs: BigInt(timeoutSeconds * 1000) },
         { signal: abort },
       );
       for await (const res of stream) {
-        const e = res.event;
+        const e = guard.check(res);
         if (e.case === "started") {
           yield event({ case: "started", value: { sandboxId: sandbox.id, executionMode: mode, environment: sandbox.environment, pid: e.value.pid, seccomp: sandbox.seccomp ?? "", limits: limitsMessage(sandbox.limits) } });
         } else if (e.case === "output") {
-          yield event({ case: "output", value: e.value });
-        } else if (e.case === "exited") {
+          // Field by field: nothing else the agent put in the message (unknown fields) travels on.
+          yield event({ case: "output", value: { stream: e.value.stream, data: e.value.data } });
+        } else {
           if (e.value.timedOut) {
             throw new PyroError("timeout", `the command did not finish within ${timeoutSeconds}s; its process group was killed (${mode} backend)`, {
               data: { execution_mode: mode, sandbox_id: sandbox.id },
@@ -155,21 +159,16 @@ export class Runner {
               executionMode: mode,
             },
           });
+          // Nothing after the exit status is read, let alone used.
           return;
         }
       }
-      throw new PyroError("internal", "the sandbox's agent ended the command's stream without an exit status");
+      guard.end();
     } catch (err) {
       if (watchdog.signal.aborted) throw new PyroError("timeout", `the command did not finish within ${timeoutSeconds}s and the sandbox was destroyed (${mode} backend)`);
-      if (err instanceof PyroError) throw err;
-      if (err instanceof ConnectError) {
-        const mapped = fromConnectError(err);
-        // Errors the agent means (command not found, bad cwd) pass through; anything else is the sandbox failing.
-        if (mapped.code !== "internal" && mapped.code !== "manager_unavailable") throw mapped;
-        this.o.log.warn("agent call failed", { sandbox: sandbox.id, error: err });
-        throw new PyroError("sandbox_start_failed", `the sandbox's agent failed: ${err.rawMessage}`);
-      }
-      throw err;
+      // Only the caller's own interrupt is `cancelled`; an agent that dies or breaks the link is `sandbox_failed`.
+      if (signal.aborted) throw new PyroError("cancelled", "the run was cancelled; its sandbox is deleted");
+      throw agentCallError(err, { sandbox: sandbox.id, program: req.argv[0] ?? "/bin/sh", log: this.o.log });
     } finally {
       clearTimeout(timer);
     }

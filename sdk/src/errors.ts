@@ -24,6 +24,8 @@ export const ERRORS = {
   backend_unavailable: { grpc: Code.FailedPrecondition, exit: 1, hint: "run `pyro doctor` to see what the backend needs" },
   host_compat_not_allowed: { grpc: Code.PermissionDenied, exit: 1, hint: "the host backend has no isolation; pass --allow-host-compat to use it anyway" },
   sandbox_start_failed: { grpc: Code.Unavailable, exit: 1, hint: "run `pyro doctor`, and see the manager log for the cause" },
+  // The sandbox or its agent failed during the call (died, or broke the agent protocol).
+  sandbox_failed: { grpc: Code.Aborted, exit: 1, hint: "run it again (every run gets a fresh sandbox); if it fails again, see the manager log for the cause" },
   command_not_found: { grpc: Code.NotFound, exit: 127, hint: "check the command name, or use an environment that has it (e.g. debian:12-build)" },
   timeout: { grpc: Code.DeadlineExceeded, exit: 124, hint: "raise --timeout-seconds, or make the command finish sooner" },
   out_of_memory: { grpc: Code.ResourceExhausted, exit: 137, hint: "raise --mem-mib, or make the command use less memory" },

@@ -1,49 +1,36 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "@connectrpc/connect";
-import { AgentService } from "../../proto/gen/pyro/guest/v1/agent_service_pb.js";
-import { serveAgent } from "../../guest/src/server.js";
-import { BASE_ENV } from "../../guest/src/exec.js";
+import { SystemService } from "../../proto/gen/pyro/manager/v1/system_service_pb.js";
+import { pingFlood, settingsFlood } from "../../e2e/fixtures/http2-frames.js";
+import { hostilePeer, watchUncaught } from "../../e2e/fixtures/hostile-peer.js";
 import { unixTransport } from "./transport.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pyro-transport-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe("unixTransport connectOnce (agent sockets)", () => {
-  it("connects once and never reconnects to whatever the path is later", async () => {
-    const sock = join(dir, "a.sock");
-    const call = async (connectOnce: boolean) => {
-      const first = await serveAgent({ socketPath: sock }, { workspaceDir: dir, baseEnv: BASE_ENV });
-      const sessions: { destroy(): void }[] = [];
-      first.on("session", (s) => sessions.push(s));
-      const conn = unixTransport(sock, { connectOnce });
-      const agent = createClient(AgentService, conn.transport);
-      await agent.getInfo({});
-      // The first listener and its connection go; something else now listens at the path.
-      first.close();
-      for (const s of sessions) s.destroy();
-      const second = await serveAgent({ socketPath: sock }, { workspaceDir: dir, baseEnv: BASE_ENV });
-      try {
-        return await agent.getInfo({}).then(() => "answered", () => "refused");
-      } finally {
-        conn.close();
-        second.close();
-      }
-    };
-    expect(await call(false)).toBe("answered"); // an ordinary transport reconnects
-    expect(await call(true)).toBe("refused");
-  });
-
-  it("refuses a path that is not a socket (e.g. a symlink planted by a guest)", async () => {
-    const real = join(dir, "b.sock");
-    const server = await serveAgent({ socketPath: real }, { workspaceDir: dir, baseEnv: BASE_ENV });
-    const link = join(dir, "link.sock");
-    symlinkSync(real, link);
-    const conn = unixTransport(link, { connectOnce: true });
-    await expect(createClient(AgentService, conn.transport).getInfo({})).rejects.toThrow(/not a socket/);
-    conn.close();
-    server.close();
+describe("unixTransport against a hostile peer", () => {
+  it.each([
+    ["PING", pingFlood],
+    ["SETTINGS", settingsFlood],
+  ])("a %s flood fails the call, and closing afterwards never throws out of the process", async (_name, flood) => {
+    const sock = join(dir, `flood-${_name}.sock`);
+    const peer = await hostilePeer(sock, (s) => s.write(flood(100_000)));
+    const uncaught = watchUncaught();
+    const conn = unixTransport(sock);
+    try {
+      await expect(createClient(SystemService, conn.transport).getVersion({})).rejects.toThrow();
+      // Closing a session that failed but has not yet emitted its 'error' is what used to crash.
+      conn.close();
+      await sleep(200);
+      expect(uncaught.errors).toEqual([]);
+    } finally {
+      uncaught.stop();
+      conn.close();
+      await peer.close();
+    }
   });
 });

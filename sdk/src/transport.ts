@@ -1,6 +1,6 @@
-/** gRPC (HTTP/2) transports over a Unix socket, for the manager socket and for agent sockets. */
-import { lstatSync } from "node:fs";
+/** gRPC (HTTP/2) transports over a Unix socket, for clients of the manager socket. */
 import { connect, type Socket } from "node:net";
+import type * as http2 from "node:http2";
 import type { Transport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 
@@ -11,29 +11,34 @@ export interface UnixTransport {
 }
 
 export interface UnixTransportOptions {
-  /** Bounds every message read from the peer: the host sets it low for agents, whose output is untrusted. */
+  /** Bounds every message read from the peer. */
   readMaxBytes?: number;
-  /**
-   * Connect at most once. For agent sockets, which live in a directory the sandbox can
-   * write: the one connection is made before any command runs, and is never remade to
-   * whatever the path may point at later.
-   */
-  connectOnce?: boolean;
+}
+
+/**
+ * Http2SessionManager whose sessions can never throw an uncaught 'error'. When it aborts a
+ * session that has failed but not yet emitted its 'error' (a flood or garbage from the
+ * peer does that), it removes its own listener first, and node:http2 then throws the error
+ * out of the process. The failure still reaches every call on the session through its
+ * streams; this listener only keeps it from reaching the process.
+ */
+class GuardedSessionManager extends Http2SessionManager {
+  readonly #guarded = new WeakSet<http2.Http2Session>();
+
+  override async request(...args: Parameters<Http2SessionManager["request"]>): Promise<http2.ClientHttp2Stream> {
+    const stream = await super.request(...args);
+    const session = stream.session;
+    if (session && !this.#guarded.has(session)) {
+      this.#guarded.add(session);
+      session.on("error", () => {});
+    }
+    return stream;
+  }
 }
 
 /** A gRPC transport to `socketPath`. */
 export function unixTransport(socketPath: string, opts: UnixTransportOptions = {}): UnixTransport {
-  let connected = false;
-  const createConnection = (): Socket => {
-    if (opts.connectOnce) {
-      if (connected) throw new Error(`refusing to reconnect to ${socketPath}: the first connection is gone`);
-      connected = true;
-      if (!lstatSync(socketPath, { throwIfNoEntry: false })?.isSocket()) throw new Error(`${socketPath} is not a socket`);
-    }
-    return connect(socketPath);
-  };
-  // No idle disconnects: a pooled sandbox's one connection must last until it is used.
-  const sessionManager = new Http2SessionManager("http://localhost", opts.connectOnce ? { idleConnectionTimeoutMs: 2 ** 31 - 1 } : {}, { createConnection });
+  const sessionManager = new GuardedSessionManager("http://localhost", {}, { createConnection: (): Socket => connect(socketPath) });
   const transport = createGrpcTransport({
     baseUrl: "http://localhost",
     sessionManager,

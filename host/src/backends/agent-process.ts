@@ -7,14 +7,14 @@ import type { ChildProcess } from "node:child_process";
 import { createClient, type Client } from "@connectrpc/connect";
 import { AgentService } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
 import { PyroError } from "../../../sdk/src/errors.js";
-import { unixTransport } from "../../../sdk/src/transport.js";
+import { AgentConnection, dialUnixSocket } from "../agent-link/agent-connection.js";
+import { ExecEventGuard } from "../agent-link/exec-event-guard.js";
+import { untrustedText } from "../agent-link/untrusted-text.js";
 import { removeTree } from "../environments/remove-tree.js";
 import type { Logger } from "../logger.js";
 import type { BackendName, Sandbox } from "./backend.js";
 import type { LimitBreach, LimitsInForce } from "./resources.js";
 
-/** Bounds every message read from an agent: guest output is untrusted. */
-export const AGENT_READ_MAX_BYTES = 4 << 20;
 const READY_LINE = "PYRO_AGENT_READY";
 const STDERR_TAIL_BYTES = 4096;
 
@@ -83,8 +83,10 @@ export const REQUIRED_CAPABILITIES = ["exec.v1", "exec.timeout.v1"];
 export async function handshakeAgent(agent: Client<typeof AgentService>): Promise<void> {
   const info = await agent.getInfo({}, { timeoutMs: 10_000 });
   const missing = REQUIRED_CAPABILITIES.filter((c) => !info.capabilities.includes(c));
-  if (missing.length > 0) throw new PyroError("sandbox_start_failed", `the sandbox's agent (${info.version}) lacks ${missing.join(", ")}`);
-  for await (const _ of agent.exec({ argv: ["/bin/true"], timeoutMs: 10_000n }, { timeoutMs: 10_000 }));
+  if (missing.length > 0) throw new PyroError("sandbox_start_failed", `the sandbox's agent (${untrustedText(info.version, 64)}) lacks ${missing.join(", ")}`);
+  const guard = new ExecEventGuard();
+  for await (const res of agent.exec({ argv: ["/bin/true"], timeoutMs: 10_000n }, { timeoutMs: 10_000 })) guard.check(res);
+  guard.end();
 }
 
 /** Connects to the agent and hands the sandbox out (or to the pool) only once the handshake passed. */
@@ -96,13 +98,16 @@ export async function connectAgentSandbox(o: AgentProcessSandboxOptions): Promis
   } catch (err) {
     await sandbox.destroy();
     if (err instanceof PyroError) throw err;
-    throw new PyroError("sandbox_start_failed", `the sandbox's agent did not answer: ${(err as Error).message}`, { cause: err });
+    throw new PyroError("sandbox_start_failed", `the sandbox's agent did not answer: ${untrustedText((err as Error).message)}`, { cause: err });
   }
 }
 
 /** A sandbox whose agent is `child`, reached on `socketPath`. */
 function agentProcessSandbox(o: AgentProcessSandboxOptions): Sandbox {
-  const conn = unixTransport(o.socketPath, { readMaxBytes: AGENT_READ_MAX_BYTES, connectOnce: true });
+  // Made once, before any command runs; never remade (see AgentConnection).
+  const conn = new AgentConnection(dialUnixSocket(o.socketPath), {
+    onFailure: (err) => o.log.warn("agent connection ended", { sandbox: o.id, reason: untrustedText(err.message) }),
+  });
   let exited = false;
   o.child.once("exit", () => (exited = true));
   o.child.stderr?.on("data", (d: Buffer) => o.log.debug("agent stderr", { sandbox: o.id, text: d.toString().slice(0, 2000) }));
@@ -116,7 +121,7 @@ function agentProcessSandbox(o: AgentProcessSandboxOptions): Sandbox {
     agent: createClient(AgentService, conn.transport),
     limits: o.limits,
     breaches: o.breaches ?? (async () => []),
-    alive: () => !exited && destroying === undefined,
+    alive: () => !exited && destroying === undefined && conn.failure === undefined,
     destroy() {
       destroying ??= (async () => {
         conn.close();

@@ -1,0 +1,91 @@
+/**
+ * The gate on a command's event stream from a sandbox's agent. The agent shares its
+ * sandbox with the command, so every event is checked before the manager uses it: the
+ * order (one `started` first, then output, then one `exited`), the size of each output
+ * chunk, and every field of `started` and `exited` (a pid the kernel could give, an exit
+ * status a process can have, a signal this host knows, a duration no longer than the call).
+ * A violation is an `AgentProtocolError`; the call fails with `sandbox_failed`.
+ */
+import { constants } from "node:os";
+import type { ExecResponse } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
+import { OutputStream } from "../../../proto/gen/pyro/common/v1/exec_pb.js";
+import { untrustedBytes, untrustedText } from "./untrusted-text.js";
+
+/** The largest output chunk an agent may send (it reads pipes 64 KiB at a time). */
+export const OUTPUT_CHUNK_MAX_BYTES = 1 << 20;
+/** Linux's ceiling for pid_max (PID_MAX_LIMIT). */
+const PID_MAX = 1 << 22;
+/** How far an agent's clock may run ahead of the manager's over one command. */
+const DURATION_SLACK_MS = 1_000;
+const SIGNALS: ReadonlySet<string> = new Set(Object.keys(constants.signals));
+
+/** An agent broke the exec protocol. `reason` is written by the manager; `detail` describes what came, truncated, for the log. */
+export class AgentProtocolError extends Error {
+  override readonly name = "AgentProtocolError";
+  constructor(
+    readonly reason: string,
+    readonly detail: string,
+  ) {
+    super(`the sandbox's agent broke the protocol: ${reason}`);
+  }
+}
+
+/** An event that passed the guard. */
+export type CheckedExecEvent = Exclude<ExecResponse["event"], { case: undefined }>;
+
+/** A short, safe description of an event, whatever its fields hold. */
+export function describeEvent(event: ExecResponse["event"]): string {
+  if (event.case === undefined) return "an event with no known kind";
+  const fields = Object.entries(event.value)
+    .filter(([k]) => k !== "$typeName" && k !== "$unknown")
+    .map(([k, v]) => {
+      if (typeof v === "string") return `${k}: ${JSON.stringify(untrustedText(v, 64))}`;
+      if (v instanceof Uint8Array) return `${k}: ${untrustedBytes(v)}`;
+      return `${k}: ${String(v)}`;
+    });
+  return `${event.case} {${fields.join(", ")}}`;
+}
+
+export class ExecEventGuard {
+  #state: "waiting" | "running" | "exited" = "waiting";
+  readonly #since = performance.now();
+
+  /** Returns the event when it may come now and its fields are sane; throws AgentProtocolError when not. */
+  check(res: ExecResponse): CheckedExecEvent {
+    const e = res.event;
+    const fail = (reason: string): never => {
+      throw new AgentProtocolError(reason, describeEvent(e));
+    };
+    if (this.#state === "exited") fail("an event came after the exit status");
+    switch (e.case) {
+      case "started":
+        if (this.#state !== "waiting") fail("a second started event");
+        if (!Number.isInteger(e.value.pid) || e.value.pid < 1 || e.value.pid > PID_MAX) fail("started has an impossible pid");
+        this.#state = "running";
+        return e;
+      case "output":
+        if (this.#state !== "running") fail("output came before started");
+        if (e.value.stream !== OutputStream.STDOUT && e.value.stream !== OutputStream.STDERR) fail("output names no known stream");
+        if (e.value.data.length > OUTPUT_CHUNK_MAX_BYTES) fail(`an output chunk is over ${OUTPUT_CHUNK_MAX_BYTES} bytes`);
+        return e;
+      case "exited": {
+        if (this.#state !== "running") fail("exited came before started");
+        const { exitCode, signal, durationMs } = e.value;
+        // Exactly one of the two: a status 0–255 from exit(), or -1 and the signal that ended it.
+        if (signal === "" ? !(Number.isInteger(exitCode) && exitCode >= 0 && exitCode <= 255) : exitCode !== -1) fail("exited has an impossible exit status");
+        if (signal !== "" && !SIGNALS.has(signal)) fail("exited names an unknown signal");
+        if (durationMs > BigInt(Math.ceil(performance.now() - this.#since) + DURATION_SLACK_MS)) fail("exited reports a duration longer than the call");
+        this.#state = "exited";
+        return e;
+      }
+      default:
+        return fail("an event of no known kind");
+    }
+  }
+
+  /** The stream ended: throws unless it ended with the exit status. */
+  end(): void {
+    if (this.#state === "waiting") throw new AgentProtocolError("the stream ended before the command started", "no events");
+    if (this.#state === "running") throw new AgentProtocolError("the stream ended without an exit status", "no exited event");
+  }
+}
