@@ -105,6 +105,16 @@ describe("sandbox resource limits", () => {
     expect(r.stderr).toMatch(/No space left on device/);
   });
 
+  it("are listed by pyro doctor with the rest of the isolation in force", () => {
+    const r = pyro(["doctor", "--json"], m.env);
+    expect(r.status, r.stderr).toBe(0);
+    const checks = new Map((JSON.parse(r.stdout).checks as { name: string; status: string; detail: string }[]).map((c) => [c.name, c]));
+    for (const name of ["seccomp", "cgroup_limits", "disk_limit", "egress_filter", "isolation"]) expect(checks.has(name), name).toBe(true);
+    expect(checks.get("cgroup_limits")?.status).toBe(root ? "ok" : "warn");
+    expect(checks.get("disk_limit")?.status).toBe(root ? "ok" : "warn");
+    expect(checks.get("isolation")?.detail).toContain("namespaces");
+  });
+
   it("refuses limits out of range before starting anything", () => {
     const r = run(["--disk-mib", "16"], "true");
     expect(r.stderr).toContain("invalid_argument");

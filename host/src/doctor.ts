@@ -93,6 +93,7 @@ export async function doctor(o: DoctorOptions): Promise<DoctorResponse> {
       ? { name: "backend", status: chosen === "host" ? CheckStatus.WARN : CheckStatus.OK, detail: `${chosen} runs sandboxes by default${o.defaultBackend ? " (PYRO_BACKEND)" : ""}`, hint: chosen === "host" ? "the host backend has no isolation" : "" }
       : { name: "backend", status: CheckStatus.FAIL, detail: "no isolating backend can run here", hint: ns.hint },
   );
+  if (ns.available) checks.push(isolationSummary(checks));
   return create(DoctorResponseSchema, {
     checks: checks.map((c) => ({ ...c, hint: c.hint ?? "" })),
     defaultBackend: chosen,
@@ -100,6 +101,22 @@ export async function doctor(o: DoctorOptions): Promise<DoctorResponse> {
     stateDir: o.stateDir,
     cacheDir: o.cacheDir,
   });
+}
+
+/** One line: the isolation a namespace sandbox gets on this host, from the checks above. */
+function isolationSummary(checks: Check[]): Check {
+  const ok = (name: string) => checks.find((c) => c.name === name)?.status === CheckStatus.OK;
+  const parts = [
+    "user, mount, pid, ipc, uts, cgroup and network namespaces",
+    "no capabilities, no_new_privs",
+    "an agent commands cannot trace or read (not dumpable)",
+    ok("seccomp") ? "a seccomp filter" : "NO seccomp filter",
+    ok("cgroup_limits") ? "CPU, memory and process limits" : "CPU, memory and process limits NOT enforced",
+    ok("disk_limit") ? "a bounded disk" : "disk size NOT enforced",
+    ok("egress_filter") ? "--network egress without the host or private ranges" : "--network egress filter unavailable",
+  ];
+  const complete = ["seccomp", "cgroup_limits", "disk_limit", "egress_filter"].every(ok);
+  return { name: "isolation", status: complete ? CheckStatus.OK : CheckStatus.WARN, detail: `namespace sandboxes get ${parts.join("; ")}`, hint: complete ? "" : "see the checks above for what is missing and how to add it" };
 }
 
 /** Which resource limits namespace sandboxes get here: honest about what is only recorded. */
