@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Http2Server } from "node:http2";
 import { tmpdir } from "node:os";
@@ -146,7 +146,9 @@ describe("Pyro.run", () => {
     const seen: Record<string, number> = { stdout: 0, stderr: 0 };
     const progress: string[] = [];
     const r = await client().run("debian:12", ["x"], {
-      onOutput: (s, d) => (seen[s] = (seen[s] ?? 0) + d.length),
+      onOutput: (s, d) => {
+        seen[s] = (seen[s] ?? 0) + d.length;
+      },
       onProgress: (p) => progress.push(p.phase),
     });
     expect(r.stdout).toBe("€");
@@ -216,6 +218,39 @@ describe("Pyro.run", () => {
       })
       .catch((e: unknown) => e);
     expect(err).toBe(mine);
+  });
+
+  it("reads the next output only once onOutput's promise settles", async () => {
+    runScript = async function* () {
+      yield started;
+      for (const part of ["a", "b", "c"]) yield output(OutputStream.STDOUT, part);
+      yield exited(0);
+    };
+    const calls: string[] = [];
+    let release: (() => void) | undefined;
+    const p = client().run("debian:12", ["x"], {
+      onOutput: (_s, d) => {
+        calls.push(Buffer.from(d).toString());
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+    });
+    for (const want of [["a"], ["a", "b"], ["a", "b", "c"]]) {
+      await vi.waitFor(() => expect(calls).toEqual(want));
+      await new Promise((r) => setTimeout(r, 50)); // time for a wrongly eager reader to call again
+      expect(calls).toEqual(want);
+      release!();
+    }
+    await expect(p).resolves.toMatchObject({ stdout: "abc", exitCode: 0 });
+  });
+
+  it("a rejected onOutput promise rejects the run with the caller's own error", async () => {
+    runScript = async function* () {
+      yield started;
+      yield output(OutputStream.STDOUT, "x");
+      yield exited(0);
+    };
+    const mine = new RangeError("mine");
+    await expect(client().run("debian:12", ["x"], { onOutput: () => Promise.reject(mine) })).rejects.toBe(mine);
   });
 
   it("rejects with cancelled when the signal aborts", async () => {

@@ -73,6 +73,20 @@ function callback<A extends unknown[]>(fn: ((...args: A) => void) | undefined, .
   }
 }
 
+/**
+ * Calls a callback that may return a promise and waits for it: the stream is not read
+ * meanwhile, so HTTP/2 flow control carries a slow consumer's pace back to the manager and
+ * on to the command's pipes.
+ */
+async function awaitedCallback<A extends unknown[]>(fn: ((...args: A) => void | Promise<void>) | undefined, ...args: A): Promise<void> {
+  if (!fn) return;
+  try {
+    await fn(...args);
+  } catch (err) {
+    throw new CallbackError(err);
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -201,7 +215,7 @@ export class Pyro implements PyroClient {
           case "output": {
             const stream = ev.value.stream === OutputStream.STDERR ? "stderr" : "stdout";
             out[stream].push(ev.value.data);
-            callback(opts.onOutput, stream, ev.value.data);
+            await awaitedCallback(opts.onOutput, stream, ev.value.data);
             break;
           }
           case "exited":
