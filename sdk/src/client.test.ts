@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Http2Server } from "node:http2";
+import { createServer, type Http2Server, type ServerHttp2Session } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +24,7 @@ type RunScript = (req: RunRequest, ctx: HandlerContext) => AsyncGenerator<Messag
 let dir: string;
 let socketPath: string;
 let server: Http2Server;
+const sessions = new Set<ServerHttp2Session>();
 let runScript: RunScript;
 let lastRun: RunRequest | undefined;
 const clients: Pyro[] = [];
@@ -85,6 +86,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "pyro-sdk-test-"));
   socketPath = join(dir, "manager.sock");
   server = createServer(connectNodeAdapter({ routes }));
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
   await new Promise<void>((ok) => server.listen(socketPath, ok));
 });
 
@@ -251,6 +256,18 @@ describe("Pyro.run", () => {
     };
     const mine = new RangeError("mine");
     await expect(client().run("debian:12", ["x"], { onOutput: () => Promise.reject(mine) })).rejects.toBe(mine);
+  });
+
+  it("a manager that goes away mid-run is manager_unavailable, not cancelled", async () => {
+    runScript = async function* () {
+      yield started;
+      for (const session of sessions) session.destroy();
+      await new Promise(() => {});
+    };
+    const err = (await client().run("debian:12", ["sleep", "9"]).catch((e: unknown) => e)) as PyroError;
+    expect(err).toBeInstanceOf(PyroError);
+    expect(err.code).toBe("manager_unavailable");
+    expect(err.exitCode).toBe(125);
   });
 
   it("rejects with cancelled when the signal aborts", async () => {

@@ -3,9 +3,10 @@
  * `PyroError` carrying the stable code the manager sent, the same code the CLI and MCP
  * report.
  */
-import { createClient, type Client } from "@connectrpc/connect";
+import { ConnectError, createClient, type Client } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { defaultSocketPath } from "../../host/src/config.js";
+import { ErrorDetailSchema } from "../../proto/gen/pyro/common/v1/error_pb.js";
 import { OutputStream } from "../../proto/gen/pyro/common/v1/exec_pb.js";
 import { EnvironmentService } from "../../proto/gen/pyro/manager/v1/environment_service_pb.js";
 import { RunService, type RunExited, type RunRequestSchema } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
@@ -52,6 +53,11 @@ function socketErrorCode(err: unknown): string | undefined {
     if (typeof code === "string" && UNREACHABLE.has(code)) return code;
   }
   return undefined;
+}
+
+/** True when a server sent this error with a stable pyro code (not a transport failure). */
+function hasErrorDetail(err: unknown): boolean {
+  return err instanceof ConnectError && err.findDetails(ErrorDetailSchema).length > 0;
 }
 
 function isNotListening(err: unknown): boolean {
@@ -225,7 +231,7 @@ export class Pyro implements PyroClient {
       }
     } catch (err) {
       if (err instanceof CallbackError || isNotListening(err)) throw err;
-      const pe = this.#mapError(err);
+      const pe = this.#mapError(err, opts.signal);
       if (pe instanceof PyroError && pe.code === "timeout") {
         const data: RunTimeoutData = {
           environment: started?.environment ?? req.environment ?? "",
@@ -295,28 +301,36 @@ export class Pyro implements PyroClient {
     try {
       return await attempt();
     } catch (err) {
-      if (!(this.#autoStart && isNotListening(err))) throw this.#mapError(err);
+      if (!(this.#autoStart && isNotListening(err))) throw this.#mapError(err, signal);
     }
     await raceAbort(this.#startManager(), signal);
     try {
       return await attempt();
     } catch (err) {
-      throw this.#mapError(err);
+      throw this.#mapError(err, signal);
     }
   }
 
-  /** The error a caller sees: a PyroError, or the caller's own callback's exception unchanged. */
-  #mapError(err: unknown): unknown {
+  /**
+   * The error a caller sees: a PyroError, or the caller's own callback's exception unchanged.
+   * A call cancelled on the wire that the caller did not cancel (its `signal` never aborted)
+   * lost its manager: the connection was reset or the manager died mid-call.
+   */
+  #mapError(err: unknown, signal: AbortSignal | undefined): unknown {
     if (err instanceof CallbackError) return err.inner;
     if (err instanceof PyroError) return err;
+    const hint = this.#autoStart
+      ? `see the manager log at ${managerLogPath(this.#env)}, or start it by hand with \`pyro manager serve\``
+      : "start the manager with `pyro manager serve` (or let the client start it: autoStart)";
     const sock = socketErrorCode(err);
     if (sock) {
-      const hint = this.#autoStart
-        ? `see the manager log at ${managerLogPath(this.#env)}, or start it by hand with \`pyro manager serve\``
-        : "start the manager with `pyro manager serve` (or let the client start it: autoStart)";
       return new PyroError("manager_unavailable", `cannot reach the pyro manager at ${this.socketPath} (${sock})`, { hint, cause: err });
     }
-    return fromConnectError(err);
+    const pe = fromConnectError(err);
+    if (pe.code === "cancelled" && !signal?.aborted && !hasErrorDetail(err)) {
+      return new PyroError("manager_unavailable", `the connection to the pyro manager at ${this.socketPath} was lost mid-call (the manager stopped or crashed)`, { hint, cause: err });
+    }
+    return pe;
   }
 
   /** One start at a time per client; concurrent calls share it. */
