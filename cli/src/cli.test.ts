@@ -193,6 +193,13 @@ describe("usage errors are invalid_argument, exit 125, one line", () => {
     });
   }
 
+  it("echoes at most a few hundred characters of a huge argument", async () => {
+    const { code, stderr } = await cli(["run", "debian:12", `--${"x".repeat(100_000)}`, "--", "true"]);
+    expect(code).toBe(125);
+    expect(stderr).toMatch(/^error: invalid_argument: Unknown argument: x+… \(\d+ more characters\)/);
+    expect(stderr.length).toBeLessThan(1000);
+  });
+
   it("points at the command's own help", async () => {
     expect((await cli(["env", "pull"])).stderr).toContain("(next: run `pyro env pull --help` to see the arguments)");
   });

@@ -287,6 +287,15 @@ describe("Pyro.run", () => {
     await expect(client().run("debian:12", ["true"], { memMib: 1.5 })).rejects.toMatchObject({ code: "invalid_argument" });
   });
 
+  it("refuses stdin over 16 MiB before sending it (the manager reads no larger request)", async () => {
+    lastRun = undefined;
+    await expect(client().run("debian:12", ["wc", "-c"], { stdin: new Uint8Array((16 << 20) + 1) })).rejects.toMatchObject({
+      code: "invalid_argument",
+      message: `stdin is ${(16 << 20) + 1} bytes; at most ${16 << 20} are allowed`,
+    });
+    expect(lastRun).toBeUndefined();
+  });
+
   it("fails with internal when the stream ends without an exit", async () => {
     runScript = async function* () {
       yield started;

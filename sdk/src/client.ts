@@ -15,6 +15,7 @@ import { CappedOutput } from "./capped-output.js";
 import { toDoctorReport, toEnvironment, toPruneResult, toPullProgress, toRunStarted } from "./convert.js";
 import { fromConnectError, PyroError } from "./errors.js";
 import { managerCommand, managerLogPath, spawnManager } from "./manager-process.js";
+import { RUN_LIMITS } from "./run-limits.js";
 import { unixTransport, type UnixTransport } from "./transport.js";
 import type {
   CallOptions,
@@ -111,6 +112,11 @@ function runRequest(environment: string, command: string[] | string, o: RunOptio
   if (shell ? command.trim() === "" : command.length === 0) {
     throw new PyroError("invalid_argument", "command is empty", { hint: "give the command to run, e.g. `pyro run debian:12 -- uname -a`" });
   }
+  const stdin = typeof o.stdin === "string" ? new TextEncoder().encode(o.stdin) : (o.stdin ?? new Uint8Array(0));
+  // Refused here rather than by the manager: a request it will not read is not worth sending.
+  if (stdin.length > RUN_LIMITS.stdinBytes) {
+    throw new PyroError("invalid_argument", `stdin is ${stdin.length} bytes; at most ${RUN_LIMITS.stdinBytes} are allowed`, { hint: "pass large data in smaller parts, or have the command fetch it" });
+  }
   return {
     environment,
     argv: shell ? [] : command,
@@ -124,7 +130,7 @@ function runRequest(environment: string, command: string[] | string, o: RunOptio
     backend: o.backend ?? "",
     env: o.env ?? {},
     cwd: o.cwd ?? "",
-    stdin: typeof o.stdin === "string" ? new TextEncoder().encode(o.stdin) : (o.stdin ?? new Uint8Array(0)),
+    stdin,
   };
 }
 
