@@ -21,16 +21,16 @@ function oneLineError(stderr: string, code: string): void {
 describe("errors", () => {
   it("unknown environment: environment_not_found on CLI and SDK", async () => {
     const r = pyro(["run", "debian:99", "--", "true"], m.env);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(125);
     oneLineError(r.stderr, "environment_not_found");
     const sdk = new Pyro({ socketPath: m.socketPath, autoStart: false });
     await expect(sdk.run("debian:99", ["true"])).rejects.toMatchObject({ code: "environment_not_found" });
     sdk.close();
   });
 
-  it("bad flags: invalid_argument, exit 2", () => {
+  it("bad flags: invalid_argument, exit 125", () => {
     const r = pyro(["run", "--timeout-seconds", "soon", "debian:12", "--", "true"], m.env);
-    expect(r.status).toBe(2);
+    expect(r.status).toBe(125);
     oneLineError(r.stderr, "invalid_argument");
   });
 
@@ -42,7 +42,7 @@ describe("errors", () => {
 
   it("the host backend needs --allow-host-compat", () => {
     const r = pyro(["run", "debian:12", "--backend", "host", "--", "true"], m.env);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(125);
     oneLineError(r.stderr, "host_compat_not_allowed");
     const ok = pyro(["run", "debian:12", "--backend", "host", "--allow-host-compat", "--json", "--", "echo", "hi"], m.env);
     expect(ok.status, ok.stderr).toBe(0);
@@ -54,7 +54,7 @@ describe("errors", () => {
     const offline = await startManager({ PYRO_CACHE_DIR: cache, PYRO_DEBIAN_MIRROR: "http://127.0.0.1:9/debian" });
     try {
       const r = pyro(["env", "pull", "debian:12-base"], offline.env);
-      expect(r.status).toBe(1);
+      expect(r.status).toBe(125);
       oneLineError(r.stderr, "environment_build_failed");
       // nothing half-built is left to be used
       expect(JSON.parse(pyro(["env", "list", "--json"], offline.env).stdout).environments.every((e: { installed: boolean }) => !e.installed)).toBe(true);
@@ -82,7 +82,7 @@ describe("errors", () => {
     const bare = await startManager({ PATH: bin });
     try {
       const r = pyro(["run", "debian:12", "--", "true"], bare.env);
-      expect(r.status).toBe(1);
+      expect(r.status).toBe(125);
       oneLineError(r.stderr, "backend_unavailable");
       expect(r.stderr).toContain("bubblewrap");
       const doctor = JSON.parse(pyro(["doctor", "--json"], bare.env).stdout);

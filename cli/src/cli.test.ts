@@ -4,7 +4,7 @@ import { OPERATIONS, type ParamSpec } from "../../sdk/src/operations.js";
 import { VERSION } from "../../sdk/src/version.js";
 import { buildCli, commandPath, globalFlags } from "./cli.js";
 import { flagName } from "./options.js";
-import { fakeClient, okRun, testIo, testLimits } from "./testing.js";
+import { Capture, fakeClient, okRun, testIo, testLimits } from "./testing.js";
 
 async function cli(argv: string[], opts: { client?: ReturnType<typeof fakeClient>; env?: Record<string, string>; ttyStderr?: boolean } = {}) {
   const fake = opts.client ?? fakeClient();
@@ -118,6 +118,20 @@ describe("pyro run", () => {
     expect(stderr.endsWith("\r\x1b[2K")).toBe(true); // the status line is gone before output starts
   });
 
+  it("waits for a full stdout to drain before taking more output", async () => {
+    const waits: unknown[] = [];
+    const fake = fakeClient(async (_e, _c, o) => {
+      for (let i = 0; i < 3; i++) waits.push(o.onOutput?.("stdout", Buffer.alloc(64 << 10, 97)));
+      return okRun;
+    });
+    const io = testIo(fake.client);
+    io.stdout = Object.assign(new Capture(), { write: (() => false) as Capture["write"] }); // always full
+    const done = buildCli(["run", "debian:12", "--", "x"], io).run();
+    await done;
+    expect(waits).toHaveLength(3);
+    for (const w of waits) expect(w).toBeInstanceOf(Promise);
+  });
+
   it("reports a timeout as one line with exit 124", async () => {
     const fake = fakeClient(async () => {
       throw new PyroError("timeout", "the command did not finish within 1s", { data: { stdout: "part" } });
@@ -133,25 +147,25 @@ describe("pyro run", () => {
       throw new PyroError("environment_not_found", 'unknown environment "x"', { hint: "run `pyro env list`" });
     });
     const { code, stdout, stderr } = await cli(["run", "x", "--json", "--", "true"], { client: fake });
-    expect(code).toBe(1);
+    expect(code).toBe(125);
     expect(stderr).toBe("");
     expect(JSON.parse(stdout)).toEqual({ error: { code: "environment_not_found", message: 'unknown environment "x"', hint: "run `pyro env list`" } });
   });
 
-  it("treats anything else as a bug: internal, exit 2, stack only with --debug", async () => {
+  it("treats anything else as a bug: internal, exit 125, stack only with --debug", async () => {
     const fake = fakeClient(async () => {
       throw new TypeError("oops");
     });
     let r = await cli(["run", "debian:12", "--", "true"], { client: fake });
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(125);
     expect(r.stderr).toMatch(/^error: internal: oops \(next: .*\)\n$/);
     r = await cli(["run", "debian:12", "--debug", "--", "true"], { client: fake });
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(125);
     expect(r.stderr).toContain("TypeError: oops\n    at ");
   });
 });
 
-describe("usage errors are invalid_argument, exit 2, one line", () => {
+describe("usage errors are invalid_argument, exit 125, one line", () => {
   const cases: [string[], RegExp][] = [
     [["run", "debian:12", "--bogus", "--", "true"], /Unknown argument: bogus/],
     [["run", "debian:12", "--vcpu-count", "abc", "--", "true"], /--vcpu-count must be a whole number/],
@@ -170,7 +184,7 @@ describe("usage errors are invalid_argument, exit 2, one line", () => {
   for (const [argv, message] of cases) {
     it(`pyro ${argv.join(" ")}`, async () => {
       const { code, stdout, stderr, calls } = await cli(argv);
-      expect(code).toBe(2);
+      expect(code).toBe(125);
       expect(stdout).toBe("");
       expect(stderr.split("\n")).toHaveLength(2);
       expect(stderr).toMatch(/^error: invalid_argument: /);
@@ -179,19 +193,26 @@ describe("usage errors are invalid_argument, exit 2, one line", () => {
     });
   }
 
+  it("echoes at most a few hundred characters of a huge argument", async () => {
+    const { code, stderr } = await cli(["run", "debian:12", `--${"x".repeat(100_000)}`, "--", "true"]);
+    expect(code).toBe(125);
+    expect(stderr).toMatch(/^error: invalid_argument: Unknown argument: x+… \(\d+ more characters\)/);
+    expect(stderr.length).toBeLessThan(1000);
+  });
+
   it("points at the command's own help", async () => {
     expect((await cli(["env", "pull"])).stderr).toContain("(next: run `pyro env pull --help` to see the arguments)");
   });
 
   it("says so in JSON with --json", async () => {
     const { code, stdout } = await cli(["run", "debian:12", "--json", "--vcpu-count", "x", "--", "true"]);
-    expect(code).toBe(2);
+    expect(code).toBe(125);
     expect(JSON.parse(stdout).error.code).toBe("invalid_argument");
   });
 
   it("refuses MCP profiles that do not exist yet", async () => {
     const { code, stderr } = await cli(["mcp", "serve", "--profile", "workspace-core"]);
-    expect(code).toBe(2);
+    expect(code).toBe(125);
     expect(stderr).toMatch(/^error: invalid_argument: MCP profile workspace-core is not available yet \(available: vm-run\)/);
   });
 });

@@ -1,8 +1,10 @@
 /**
  * The CLI's one failure handler. A PyroError is one line on stderr (or one JSON document
  * on stdout with --json) and its table exit status; anything else is a bug: `internal`,
- * exit 2, with the stack only under --debug.
+ * exit 125, with the stack only under --debug. Messages echo at most a few hundred
+ * characters of any argument.
  */
+import { cut } from "../../sdk/src/echo.js";
 import { PyroError } from "../../sdk/src/errors.js";
 import { errorJson } from "../../sdk/src/json.js";
 import type { CliIo } from "./io.js";
@@ -29,7 +31,7 @@ export function reportFailure(err: unknown, io: CliIo, opts: FailureOptions): nu
 export function usageError(err: unknown, commandPath: string[]): PyroError {
   // yargs spreads some messages over several lines ("Invalid values:\n  Argument: …"); keep one.
   const text = err instanceof Error ? err.message : String(err);
-  const message = text.split("\n").map((l) => l.trim()).filter(Boolean).join(" ") || "invalid arguments";
+  const message = cut(text.split("\n").map((l) => l.trim()).filter(Boolean).join(" ") || "invalid arguments");
   const help = ["pyro", ...commandPath, "--help"].join(" ");
   return new PyroError("invalid_argument", message, { hint: `run \`${help}\` to see the arguments`, cause: err });
 }

@@ -42,3 +42,40 @@ export function processIo(): CliIo {
     },
   };
 }
+
+/** Resolves once `stream` can take more (a `'drain'`), or can take nothing ever again (closed or failed). */
+function drained(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      stream.off("error", done);
+      resolve();
+    };
+    stream.on("drain", done);
+    stream.on("close", done);
+    stream.on("error", done);
+  });
+}
+
+/**
+ * Writes `data` and, when the stream's buffer is full, returns a promise that settles once
+ * it drained: whoever awaits it stops producing meanwhile, so a slow reader of pyro's output
+ * slows the command instead of filling pyro's memory. Nothing to wait for: undefined.
+ */
+export function writeWithBackpressure(stream: Writable, data: Uint8Array): Promise<void> | undefined {
+  if (stream.write(data)) return undefined;
+  return drained(stream);
+}
+
+/** Resolves once everything written to `stream` so far has left the process (or the stream is gone). */
+export function flushed(stream: Writable): Promise<void> {
+  if (stream.writableLength === 0 || stream.destroyed || stream.writableFinished) return Promise.resolve();
+  return new Promise((resolve) => {
+    // Writes complete in order: the callback of an empty write comes after every earlier one.
+    stream.write("", () => resolve());
+    void drained(stream).then(() => {
+      if (stream.destroyed) resolve();
+    });
+  });
+}

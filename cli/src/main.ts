@@ -22,8 +22,10 @@ async function main(): Promise<void> {
   } else {
     if (argv[0] !== "manager") (await import("./light-headers.js")).useLightHeaders();
     const { withLazySegmenter } = await import("./lazy-segmenter.js");
-    const [{ runCli }, { processIo }] = await withLazySegmenter(() => Promise.all([import("./cli.js"), import("./io.js")]));
+    const [{ runCli }, { processIo, flushed }] = await withLazySegmenter(() => Promise.all([import("./cli.js"), import("./io.js")]));
     process.exitCode = await runCli(argv, processIo());
+    // A pipe's reader may be slower than the command was: exit only once it has everything.
+    await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
     // Everything is closed by now; should a handle leak anyway, do not hang the shell.
     setTimeout(() => process.exit(), 1_000).unref();
   }

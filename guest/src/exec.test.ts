@@ -78,6 +78,20 @@ describe("guest agent", () => {
     });
   });
 
+  it("refuses an argument or environment variable the kernel would not take (E2BIG) with invalid_argument", async () => {
+    const refused = (req: Parameters<typeof agent.exec>[0]) => run(req).catch((e) => Promise.reject(fromConnectError(e)));
+    await expect(refused({ argv: ["/bin/echo", "x".repeat(128 << 10)] })).rejects.toMatchObject({ code: "invalid_argument", message: expect.stringContaining("E2BIG") });
+    await expect(refused({ argv: ["/bin/true"], env: { BIG: "x".repeat(128 << 10) } })).rejects.toMatchObject({ code: "invalid_argument" });
+    const r = await run({ argv: ["/bin/sh", "-c", 'printf %s "$1" | wc -c', "sh", "x".repeat((128 << 10) - 1)] });
+    expect(r.stdout.trim()).toBe(String((128 << 10) - 1)); // the largest one still runs
+  });
+
+  it("echoes at most a few hundred characters of a bad input", async () => {
+    const err = await run({ argv: ["true"], env: { ["A-".repeat(100_000)]: "1" } }).catch((e) => fromConnectError(e));
+    expect(err).toMatchObject({ code: "invalid_argument" });
+    expect((err as Error).message.length).toBeLessThan(400);
+  });
+
   it("kills the whole process group on timeout", async () => {
     const marker = join(dir, "child.pid");
     const t0 = Date.now();

@@ -3,13 +3,14 @@
  * events → map errors. On timeout (or when the caller goes away) the whole process group
  * is killed, so a command's children die with it.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { ExecRequest, ExecResponse } from "../../proto/gen/pyro/guest/v1/agent_service_pb.js";
 import { ExecResponseSchema } from "../../proto/gen/pyro/guest/v1/agent_service_pb.js";
 import { OutputStream } from "../../proto/gen/pyro/common/v1/exec_pb.js";
+import { cut, echoInput } from "../../sdk/src/echo.js";
 import { PyroError } from "../../sdk/src/errors.js";
 import { OutputQueue } from "./output-queue.js";
 
@@ -40,7 +41,7 @@ function validate(req: ExecRequest): string[] {
   if (hasArgv === hasShell) throw new PyroError("invalid_argument", "give either argv or shell_command, not both or neither");
   if (hasArgv && req.argv[0] === "") throw new PyroError("invalid_argument", "argv[0] is empty");
   for (const name of Object.keys(req.env)) {
-    if (!ENV_NAME.test(name)) throw new PyroError("invalid_argument", `environment variable name ${JSON.stringify(name)} is not valid`);
+    if (!ENV_NAME.test(name)) throw new PyroError("invalid_argument", `environment variable name ${echoInput(name)} is not valid`);
   }
   for (const s of [...req.argv, req.shellCommand, ...Object.values(req.env)]) {
     if (s.includes("\0")) throw new PyroError("invalid_argument", "command and environment must not contain NUL bytes");
@@ -51,16 +52,30 @@ function validate(req: ExecRequest): string[] {
 async function resolveCwd(cwd: string, workspaceDir: string): Promise<string> {
   const dir = cwd === "" ? workspaceDir : isAbsolute(cwd) ? cwd : resolve(workspaceDir, cwd);
   const st = await stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) throw new PyroError("invalid_argument", `working directory ${dir} does not exist in the sandbox`);
+  if (!st?.isDirectory()) throw new PyroError("invalid_argument", `working directory ${echoInput(dir)} does not exist in the sandbox`);
   return dir;
+}
+
+/** spawn(), with the kernel's refusal of an over-long argument or environment (E2BIG, thrown at once) as the caller's error. */
+function spawnCommand(argv: string[], options: SpawnOptions): ChildProcess {
+  try {
+    return spawn(argv[0]!, argv.slice(1), options);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "E2BIG") {
+      throw new PyroError("invalid_argument", "the command's arguments or environment are too long for the kernel (E2BIG)", {
+        hint: "keep each argument and each NAME=VALUE under 128 KiB, and all of them together under 1 MiB; pass large data on stdin",
+      });
+    }
+    throw err;
+  }
 }
 
 function spawned(child: ChildProcess, program: string): Promise<void> {
   return new Promise((ok, fail) => {
     child.once("spawn", ok);
     child.once("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") fail(new PyroError("command_not_found", `command not found in the sandbox: ${program}`));
-      else if (err.code === "EACCES") fail(new PyroError("command_not_found", `command is not executable in the sandbox: ${program}`));
+      if (err.code === "ENOENT") fail(new PyroError("command_not_found", `command not found in the sandbox: ${cut(program)}`));
+      else if (err.code === "EACCES") fail(new PyroError("command_not_found", `command is not executable in the sandbox: ${cut(program)}`));
       else fail(err);
     });
   });
@@ -96,7 +111,7 @@ export async function* exec(req: ExecRequest, signal: AbortSignal, opts: ExecOpt
   const argv = validate(req);
   const cwd = await resolveCwd(req.cwd, opts.workspaceDir);
   const started = performance.now();
-  const child = spawn(argv[0]!, argv.slice(1), {
+  const child = spawnCommand(argv, {
     cwd,
     env: { ...opts.baseEnv, ...req.env },
     detached: true, // its own process group, so a timeout can kill every descendant

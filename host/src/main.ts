@@ -6,10 +6,10 @@ import { mkdir, readdir, rm, chmod } from "node:fs/promises";
 import { createServer } from "node:http2";
 import { dirname, join } from "node:path";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { EnvironmentService } from "../../proto/gen/pyro/manager/v1/environment_service_pb.js";
 import { RunService } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
 import { SystemService } from "../../proto/gen/pyro/manager/v1/system_service_pb.js";
+import { RUN_LIMITS } from "../../sdk/src/run-limits.js";
 import { VERSION } from "../../sdk/src/version.js";
 import { FirecrackerBackend } from "./backends/firecracker-backend.js";
 import { HostBackend } from "./backends/host/host-backend.js";
@@ -23,6 +23,7 @@ import { findAgentBundle, prepareAgentRuntime, type AgentRuntime } from "./runti
 import { Runner } from "./runner.js";
 import { SandboxPool } from "./sandbox-pool.js";
 import { environmentService } from "./services/environment-service.js";
+import { grpcHandler } from "./services/grpc-handler.js";
 import { runService } from "./services/run-service.js";
 import { systemService } from "./services/system-service.js";
 import { acquireLock } from "./single-instance.js";
@@ -34,6 +35,8 @@ export interface ManagerHandle {
 }
 
 const POOL_IDLE_MS = 10 * 60_000;
+/** The largest request the manager reads: the largest Run (stdin plus command and environment) and room for its other fields. */
+const MAX_REQUEST_BYTES = RUN_LIMITS.stdinBytes + RUN_LIMITS.argBytes + (64 << 10);
 
 function memo<T>(fn: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
@@ -108,7 +111,7 @@ export async function serveManager(config: ManagerConfig, opts: { log?: Logger; 
     await removeLeftoverSandboxes(config);
     const { routes, pool } = buildManager(config, log);
     await rm(config.socketPath, { force: true }); // stale: the lock says no manager owns it
-    const server = createServer(connectNodeAdapter({ routes }));
+    const server = createServer(grpcHandler({ routes, readMaxBytes: MAX_REQUEST_BYTES, log }));
     const umask = process.umask(0o177); // the socket is born owner-only, no window
     try {
       await new Promise<void>((ok, fail) => {

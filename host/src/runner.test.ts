@@ -24,6 +24,21 @@ describe("validateRun", () => {
     expect(() => validateRun(req({ environment: "debian:12", argv: ["a"], timeoutSeconds: 10 ** 6 }))).toThrow(expect.objectContaining({ code: "invalid_argument" }));
   });
 
+  it("refuses one argument, shell command or NAME=VALUE longer than the kernel takes (MAX_ARG_STRLEN), before anything starts", () => {
+    const max = (128 << 10) - 1;
+    const big = "x".repeat(max + 1);
+    const refused = expect.objectContaining({ code: "invalid_argument" });
+    expect(() => validateRun(req({ environment: "debian:12", argv: ["echo", big] }))).toThrow(refused);
+    expect(() => validateRun(req({ environment: "debian:12", argv: ["echo", big] }))).toThrow(/argument 2 of the command is 131072 bytes/);
+    expect(() => validateRun(req({ environment: "debian:12", shellCommand: big }))).toThrow(refused);
+    expect(() => validateRun(req({ environment: "debian:12", argv: ["true"], env: { BIG: "x".repeat(max - 3) } }))).toThrow(refused);
+    // the largest ones pass
+    expect(validateRun(req({ environment: "debian:12", argv: ["echo", "x".repeat(max)] })).entry.name).toBe("debian:12");
+    expect(validateRun(req({ environment: "debian:12", argv: ["true"], env: { BIG: "x".repeat(max - 4) } })).entry.name).toBe("debian:12");
+    // multi-byte characters count as bytes
+    expect(() => validateRun(req({ environment: "debian:12", argv: ["echo", "é".repeat(70_000)] }))).toThrow(refused);
+  });
+
   it("refuses unknown environments with environment_not_found", () => {
     expect(() => validateRun(req({ environment: "debian:99", argv: ["true"] }))).toThrow(expect.objectContaining({ code: "environment_not_found" }));
   });

@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { LimitsSchema } from "../../proto/gen/pyro/common/v1/limits_pb.js";
 import { type RunRequest, type RunResponse, RunResponseSchema } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
+import { echoInput } from "../../sdk/src/echo.js";
 import { PyroError } from "../../sdk/src/errors.js";
+import { RUN_LIMITS } from "../../sdk/src/run-limits.js";
 import { agentCallError } from "./agent-link/agent-call-error.js";
 import { ExecEventGuard } from "./agent-link/exec-event-guard.js";
 import { withProgress } from "./async-queue.js";
@@ -22,7 +24,7 @@ import { pullProgress } from "./progress.js";
 import type { SandboxPool } from "./sandbox-pool.js";
 
 export const RUN_DEFAULTS = { timeoutSeconds: 30, ttlSeconds: 600, vcpuCount: 1, memMib: 1024, diskMib: 4096 } as const;
-const LIMITS = { timeoutSeconds: 86_400, ttlSeconds: 86_400, vcpuCount: 64, memMib: 1 << 20, diskMib: 1 << 20, argBytes: 1 << 20, stdinBytes: 16 << 20 };
+const LIMITS = { timeoutSeconds: 86_400, ttlSeconds: 86_400, vcpuCount: 64, memMib: 1 << 20, diskMib: 1 << 20, ...RUN_LIMITS };
 /** How long past its timeout the host waits for the agent to report, before it destroys the sandbox itself. */
 const WATCHDOG_GRACE_MS = 10_000;
 
@@ -41,6 +43,17 @@ export function validateRun(req: RunRequest) {
   check(req.argv.length === 0 || req.argv[0] !== "", "the command's program name is empty");
   const size = [...req.argv, req.shellCommand, ...Object.keys(req.env), ...Object.values(req.env)].reduce((n, s) => n + Buffer.byteLength(s), 0);
   check(size <= LIMITS.argBytes, `the command and environment are ${size} bytes; at most ${LIMITS.argBytes} are allowed`);
+  // The kernel refuses to start a program with any one argument or NAME=VALUE longer than this (E2BIG).
+  req.argv.forEach((a, i) => {
+    const n = Buffer.byteLength(a);
+    check(n <= LIMITS.oneArgBytes, `argument ${i + 1} of the command is ${n} bytes; one argument may be at most ${LIMITS.oneArgBytes} bytes (pass large data on stdin)`);
+  });
+  const shellBytes = Buffer.byteLength(req.shellCommand);
+  check(shellBytes <= LIMITS.oneArgBytes, `the shell command is ${shellBytes} bytes; it may be at most ${LIMITS.oneArgBytes} bytes (pass large data on stdin)`);
+  for (const [name, value] of Object.entries(req.env)) {
+    const n = Buffer.byteLength(name) + 1 + Buffer.byteLength(value);
+    check(n <= LIMITS.oneArgBytes, `environment variable ${echoInput(name, 64)} is ${n} bytes with its name; one may be at most ${LIMITS.oneArgBytes} bytes (pass large data on stdin)`);
+  }
   check(req.stdin.length <= LIMITS.stdinBytes, `stdin is ${req.stdin.length} bytes; at most ${LIMITS.stdinBytes} are allowed`);
   const timeoutSeconds = req.timeoutSeconds || RUN_DEFAULTS.timeoutSeconds;
   const ttlSeconds = req.ttlSeconds || RUN_DEFAULTS.ttlSeconds;

@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer, type Http2Server } from "node:http2";
+import { createServer, type Http2Server, type ServerHttp2Session } from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +24,7 @@ type RunScript = (req: RunRequest, ctx: HandlerContext) => AsyncGenerator<Messag
 let dir: string;
 let socketPath: string;
 let server: Http2Server;
+const sessions = new Set<ServerHttp2Session>();
 let runScript: RunScript;
 let lastRun: RunRequest | undefined;
 const clients: Pyro[] = [];
@@ -97,6 +98,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "pyro-sdk-test-"));
   socketPath = join(dir, "manager.sock");
   server = createServer(connectNodeAdapter({ routes }));
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
   await new Promise<void>((ok) => server.listen(socketPath, ok));
 });
 
@@ -160,7 +165,9 @@ describe("Pyro.run", () => {
     const seen: Record<string, number> = { stdout: 0, stderr: 0 };
     const progress: string[] = [];
     const r = await client().run("debian:12", ["x"], {
-      onOutput: (s, d) => (seen[s] = (seen[s] ?? 0) + d.length),
+      onOutput: (s, d) => {
+        seen[s] = (seen[s] ?? 0) + d.length;
+      },
       onProgress: (p) => progress.push(p.phase),
     });
     expect(r.stdout).toBe("€");
@@ -232,6 +239,51 @@ describe("Pyro.run", () => {
     expect(err).toBe(mine);
   });
 
+  it("reads the next output only once onOutput's promise settles", async () => {
+    runScript = async function* () {
+      yield started;
+      for (const part of ["a", "b", "c"]) yield output(OutputStream.STDOUT, part);
+      yield exited(0);
+    };
+    const calls: string[] = [];
+    let release: (() => void) | undefined;
+    const p = client().run("debian:12", ["x"], {
+      onOutput: (_s, d) => {
+        calls.push(Buffer.from(d).toString());
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+    });
+    for (const want of [["a"], ["a", "b"], ["a", "b", "c"]]) {
+      await vi.waitFor(() => expect(calls).toEqual(want));
+      await new Promise((r) => setTimeout(r, 50)); // time for a wrongly eager reader to call again
+      expect(calls).toEqual(want);
+      release!();
+    }
+    await expect(p).resolves.toMatchObject({ stdout: "abc", exitCode: 0 });
+  });
+
+  it("a rejected onOutput promise rejects the run with the caller's own error", async () => {
+    runScript = async function* () {
+      yield started;
+      yield output(OutputStream.STDOUT, "x");
+      yield exited(0);
+    };
+    const mine = new RangeError("mine");
+    await expect(client().run("debian:12", ["x"], { onOutput: () => Promise.reject(mine) })).rejects.toBe(mine);
+  });
+
+  it("a manager that goes away mid-run is manager_unavailable, not cancelled", async () => {
+    runScript = async function* () {
+      yield started;
+      for (const session of sessions) session.destroy();
+      await new Promise(() => {});
+    };
+    const err = (await client().run("debian:12", ["sleep", "9"]).catch((e: unknown) => e)) as PyroError;
+    expect(err).toBeInstanceOf(PyroError);
+    expect(err.code).toBe("manager_unavailable");
+    expect(err.exitCode).toBe(125);
+  });
+
   it("rejects with cancelled when the signal aborts", async () => {
     runScript = async function* (_req, ctx) {
       yield started;
@@ -247,6 +299,15 @@ describe("Pyro.run", () => {
     await expect(client().run("debian:12", "  ")).rejects.toMatchObject({ code: "invalid_argument" });
     await expect(client().run("", ["true"])).rejects.toMatchObject({ code: "invalid_argument" });
     await expect(client().run("debian:12", ["true"], { memMib: 1.5 })).rejects.toMatchObject({ code: "invalid_argument" });
+  });
+
+  it("refuses stdin over 16 MiB before sending it (the manager reads no larger request)", async () => {
+    lastRun = undefined;
+    await expect(client().run("debian:12", ["wc", "-c"], { stdin: new Uint8Array((16 << 20) + 1) })).rejects.toMatchObject({
+      code: "invalid_argument",
+      message: `stdin is ${(16 << 20) + 1} bytes; at most ${16 << 20} are allowed`,
+    });
+    expect(lastRun).toBeUndefined();
   });
 
   it("fails with internal when the stream ends without an exit", async () => {

@@ -3,9 +3,10 @@
  * `PyroError` carrying the stable code the manager sent, the same code the CLI and MCP
  * report.
  */
-import { createClient, type Client } from "@connectrpc/connect";
+import { ConnectError, createClient, type Client } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { defaultSocketPath } from "../../host/src/config.js";
+import { ErrorDetailSchema } from "../../proto/gen/pyro/common/v1/error_pb.js";
 import { OutputStream } from "../../proto/gen/pyro/common/v1/exec_pb.js";
 import { EnvironmentService } from "../../proto/gen/pyro/manager/v1/environment_service_pb.js";
 import { RunService, type RunExited, type RunRequestSchema } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
@@ -14,6 +15,7 @@ import { CappedOutput } from "./capped-output.js";
 import { toDoctorReport, toEnvironment, toLimits, toPruneResult, toPullProgress, toRunStarted } from "./convert.js";
 import { fromConnectError, PyroError } from "./errors.js";
 import { managerCommand, managerLogPath, spawnManager } from "./manager-process.js";
+import { RUN_LIMITS } from "./run-limits.js";
 import { unixTransport, type UnixTransport } from "./transport.js";
 import type {
   CallOptions,
@@ -54,6 +56,11 @@ function socketErrorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** True when a server sent this error with a stable pyro code (not a transport failure). */
+function hasErrorDetail(err: unknown): boolean {
+  return err instanceof ConnectError && err.findDetails(ErrorDetailSchema).length > 0;
+}
+
 function isNotListening(err: unknown): boolean {
   const code = socketErrorCode(err);
   return code !== undefined && NOT_LISTENING.has(code);
@@ -68,6 +75,20 @@ function callback<A extends unknown[]>(fn: ((...args: A) => void) | undefined, .
   if (!fn) return;
   try {
     fn(...args);
+  } catch (err) {
+    throw new CallbackError(err);
+  }
+}
+
+/**
+ * Calls a callback that may return a promise and waits for it: the stream is not read
+ * meanwhile, so HTTP/2 flow control carries a slow consumer's pace back to the manager and
+ * on to the command's pipes.
+ */
+async function awaitedCallback<A extends unknown[]>(fn: ((...args: A) => void | Promise<void>) | undefined, ...args: A): Promise<void> {
+  if (!fn) return;
+  try {
+    await fn(...args);
   } catch (err) {
     throw new CallbackError(err);
   }
@@ -91,6 +112,11 @@ function runRequest(environment: string, command: string[] | string, o: RunOptio
   if (shell ? command.trim() === "" : command.length === 0) {
     throw new PyroError("invalid_argument", "command is empty", { hint: "give the command to run, e.g. `pyro run debian:12 -- uname -a`" });
   }
+  const stdin = typeof o.stdin === "string" ? new TextEncoder().encode(o.stdin) : (o.stdin ?? new Uint8Array(0));
+  // Refused here rather than by the manager: a request it will not read is not worth sending.
+  if (stdin.length > RUN_LIMITS.stdinBytes) {
+    throw new PyroError("invalid_argument", `stdin is ${stdin.length} bytes; at most ${RUN_LIMITS.stdinBytes} are allowed`, { hint: "pass large data in smaller parts, or have the command fetch it" });
+  }
   return {
     environment,
     argv: shell ? [] : command,
@@ -105,7 +131,7 @@ function runRequest(environment: string, command: string[] | string, o: RunOptio
     backend: o.backend ?? "",
     env: o.env ?? {},
     cwd: o.cwd ?? "",
-    stdin: typeof o.stdin === "string" ? new TextEncoder().encode(o.stdin) : (o.stdin ?? new Uint8Array(0)),
+    stdin,
   };
 }
 
@@ -202,7 +228,7 @@ export class Pyro implements PyroClient {
           case "output": {
             const stream = ev.value.stream === OutputStream.STDERR ? "stderr" : "stdout";
             out[stream].push(ev.value.data);
-            callback(opts.onOutput, stream, ev.value.data);
+            await awaitedCallback(opts.onOutput, stream, ev.value.data);
             break;
           }
           case "exited":
@@ -212,7 +238,7 @@ export class Pyro implements PyroClient {
       }
     } catch (err) {
       if (err instanceof CallbackError || isNotListening(err)) throw err;
-      const pe = this.#mapError(err);
+      const pe = this.#mapError(err, opts.signal);
       if (pe instanceof PyroError && pe.code === "timeout") {
         const data: RunTimeoutData = {
           environment: started?.environment ?? req.environment ?? "",
@@ -284,28 +310,36 @@ export class Pyro implements PyroClient {
     try {
       return await attempt();
     } catch (err) {
-      if (!(this.#autoStart && isNotListening(err))) throw this.#mapError(err);
+      if (!(this.#autoStart && isNotListening(err))) throw this.#mapError(err, signal);
     }
     await raceAbort(this.#startManager(), signal);
     try {
       return await attempt();
     } catch (err) {
-      throw this.#mapError(err);
+      throw this.#mapError(err, signal);
     }
   }
 
-  /** The error a caller sees: a PyroError, or the caller's own callback's exception unchanged. */
-  #mapError(err: unknown): unknown {
+  /**
+   * The error a caller sees: a PyroError, or the caller's own callback's exception unchanged.
+   * A call cancelled on the wire that the caller did not cancel (its `signal` never aborted)
+   * lost its manager: the connection was reset or the manager died mid-call.
+   */
+  #mapError(err: unknown, signal: AbortSignal | undefined): unknown {
     if (err instanceof CallbackError) return err.inner;
     if (err instanceof PyroError) return err;
+    const hint = this.#autoStart
+      ? `see the manager log at ${managerLogPath(this.#env)}, or start it by hand with \`pyro manager serve\``
+      : "start the manager with `pyro manager serve` (or let the client start it: autoStart)";
     const sock = socketErrorCode(err);
     if (sock) {
-      const hint = this.#autoStart
-        ? `see the manager log at ${managerLogPath(this.#env)}, or start it by hand with \`pyro manager serve\``
-        : "start the manager with `pyro manager serve` (or let the client start it: autoStart)";
       return new PyroError("manager_unavailable", `cannot reach the pyro manager at ${this.socketPath} (${sock})`, { hint, cause: err });
     }
-    return fromConnectError(err);
+    const pe = fromConnectError(err);
+    if (pe.code === "cancelled" && !signal?.aborted && !hasErrorDetail(err)) {
+      return new PyroError("manager_unavailable", `the connection to the pyro manager at ${this.socketPath} was lost mid-call (the manager stopped or crashed)`, { hint, cause: err });
+    }
+    return pe;
   }
 
   /** One start at a time per client; concurrent calls share it. */

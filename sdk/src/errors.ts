@@ -10,31 +10,36 @@ import { ErrorDetailSchema } from "../../proto/gen/pyro/common/v1/error_pb.js";
 interface ErrorSpec {
   /** How the code travels as a gRPC status. */
   grpc: Code;
-  /** Exit status of the `pyro` CLI for this error. */
+  /**
+   * Exit status of the `pyro` CLI for this error: 125 when pyro itself failed (as container
+   * runtimes do; commands rarely use it), so a script can tell that from the command's own
+   * status; 124 (timeout), 127 (command not found) and 130 (interrupted) keep their shell meanings.
+   */
   exit: number;
   /** Default next step when the thrower gives none. */
   hint: string;
 }
 
 export const ERRORS = {
-  invalid_argument: { grpc: Code.InvalidArgument, exit: 2, hint: "run the command with --help to see its arguments" },
-  environment_not_found: { grpc: Code.NotFound, exit: 1, hint: "run `pyro env list` to see the environments" },
-  environment_build_failed: { grpc: Code.Unavailable, exit: 1, hint: "check that the Debian mirror is reachable (PYRO_DEBIAN_MIRROR), then run `pyro env pull` again" },
-  environment_corrupt: { grpc: Code.DataLoss, exit: 1, hint: "run `pyro env pull --force` to rebuild it" },
-  backend_unavailable: { grpc: Code.FailedPrecondition, exit: 1, hint: "run `pyro doctor` to see what the backend needs" },
-  host_compat_not_allowed: { grpc: Code.PermissionDenied, exit: 1, hint: "the host backend has no isolation; pass --allow-host-compat to use it anyway" },
-  sandbox_start_failed: { grpc: Code.Unavailable, exit: 1, hint: "run `pyro doctor`, and see the manager log for the cause" },
+  invalid_argument: { grpc: Code.InvalidArgument, exit: 125, hint: "run the command with --help to see its arguments" },
+  environment_not_found: { grpc: Code.NotFound, exit: 125, hint: "run `pyro env list` to see the environments" },
+  environment_build_failed: { grpc: Code.Unavailable, exit: 125, hint: "check that the Debian mirror is reachable (PYRO_DEBIAN_MIRROR), then run `pyro env pull` again" },
+  environment_corrupt: { grpc: Code.DataLoss, exit: 125, hint: "run `pyro env pull --force` to rebuild it" },
+  backend_unavailable: { grpc: Code.FailedPrecondition, exit: 125, hint: "run `pyro doctor` to see what the backend needs" },
+  host_compat_not_allowed: { grpc: Code.PermissionDenied, exit: 125, hint: "the host backend has no isolation; pass --allow-host-compat to use it anyway" },
+  sandbox_start_failed: { grpc: Code.Unavailable, exit: 125, hint: "run `pyro doctor`, and see the manager log for the cause" },
   // The sandbox or its agent failed during the call (died, or broke the agent protocol).
-  sandbox_failed: { grpc: Code.Aborted, exit: 1, hint: "run it again (every run gets a fresh sandbox); if it fails again, see the manager log for the cause" },
+  sandbox_failed: { grpc: Code.Aborted, exit: 125, hint: "run it again (every run gets a fresh sandbox); if it fails again, see the manager log for the cause" },
   command_not_found: { grpc: Code.NotFound, exit: 127, hint: "check the command name, or use an environment that has it (e.g. debian:12-build)" },
   timeout: { grpc: Code.DeadlineExceeded, exit: 124, hint: "raise --timeout-seconds, or make the command finish sooner" },
+  // A command that ran into a limit of its sandbox: 137 as for a process the kernel killed, 125 otherwise.
   out_of_memory: { grpc: Code.ResourceExhausted, exit: 137, hint: "raise --mem-mib, or make the command use less memory" },
   disk_full: { grpc: Code.ResourceExhausted, exit: 125, hint: "raise --disk-mib, or make the command write less" },
   too_many_processes: { grpc: Code.ResourceExhausted, exit: 125, hint: "make the command start fewer processes or threads at once" },
-  manager_unavailable: { grpc: Code.Unavailable, exit: 1, hint: "see the manager log, or start it by hand with `pyro manager serve`" },
-  manager_already_running: { grpc: Code.AlreadyExists, exit: 1, hint: "a manager already serves this socket; clients use it as it is (stop it first to start another)" },
+  manager_unavailable: { grpc: Code.Unavailable, exit: 125, hint: "see the manager log, or start it by hand with `pyro manager serve`" },
+  manager_already_running: { grpc: Code.AlreadyExists, exit: 125, hint: "a manager already serves this socket; clients use it as it is (stop it first to start another)" },
   cancelled: { grpc: Code.Canceled, exit: 130, hint: "" },
-  internal: { grpc: Code.Internal, exit: 2, hint: "this is a bug in pyro; run with --debug and report it with the manager log" },
+  internal: { grpc: Code.Internal, exit: 125, hint: "this is a bug in pyro; run with --debug and report it with the manager log" },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -92,8 +92,12 @@ export interface RunOptions extends CallOptions {
   cwd?: string;
   /** Bytes (or UTF-8 text) for the command's standard input. */
   stdin?: Uint8Array | string;
-  /** Live output, raw bytes in the order the command wrote them per stream. */
-  onOutput?(stream: OutputStreamName, data: Uint8Array): void;
+  /**
+   * Live output, raw bytes in the order the command wrote them per stream. When it returns
+   * a promise, the next output is read only once that settles: a slow consumer slows the
+   * command (its pipes fill and it waits), and nothing piles up in memory on the way.
+   */
+  onOutput?(stream: OutputStreamName, data: Uint8Array): void | Promise<void>;
   /** Environment install progress (only when the environment was missing). */
   onProgress?(progress: PullProgressInfo): void;
   /** The command started. */

@@ -5,6 +5,7 @@ import { OPERATIONS } from "../../../sdk/src/operations.js";
 import type { RunResult } from "../../../sdk/src/types.js";
 import type { CommandModule } from "../context.js";
 import { writeJson } from "../context.js";
+import { writeWithBackpressure } from "../io.js";
 import { addOperationArgs } from "../options.js";
 import { PullProgressReporter } from "../progress.js";
 import { PyroError } from "../../../sdk/src/errors.js";
@@ -69,7 +70,8 @@ export const run: CommandModule<RunArgs> = {
         signal: io.signal,
         onProgress: (p) => progress.update(p),
         onStarted: () => progress.stop(),
-        onOutput: json ? undefined : (stream, data) => void (stream === "stderr" ? io.stderr : io.stdout).write(data),
+        // Awaited by the client before it reads on: pyro reads only as fast as its reader does.
+        onOutput: json ? undefined : (stream, data) => writeWithBackpressure(stream === "stderr" ? io.stderr : io.stdout, data),
       });
       progress.stop();
       if (json) writeJson(io, runResultJson(result));
