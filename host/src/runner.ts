@@ -14,6 +14,7 @@ import { RUN_LIMITS } from "../../sdk/src/run-limits.js";
 import { agentCallError } from "./agent-link/agent-call-error.js";
 import { ExecEventGuard } from "./agent-link/exec-event-guard.js";
 import { withProgress } from "./async-queue.js";
+import { Watchdog } from "./watchdog.js";
 import type { Sandbox } from "./backends/backend.js";
 import type { BackendRegistry } from "./backends/registry.js";
 import { breachError, PIDS_MAX, type LimitsInForce, type Resources } from "./backends/resources.js";
@@ -25,7 +26,7 @@ import type { SandboxPool } from "./sandbox-pool.js";
 
 export const RUN_DEFAULTS = { timeoutSeconds: 30, ttlSeconds: 600, vcpuCount: 1, memMib: 1024, diskMib: 4096 } as const;
 const LIMITS = { timeoutSeconds: 86_400, ttlSeconds: 86_400, vcpuCount: 64, memMib: 1 << 20, diskMib: 1 << 20, ...RUN_LIMITS };
-/** How long past its timeout the host waits for the agent to report, before it destroys the sandbox itself. */
+/** How long past its timeout (and past its last event) the host waits for the agent to report, before it destroys the sandbox itself. */
 const WATCHDOG_GRACE_MS = 10_000;
 
 type Event = MessageInitShape<typeof RunResponseSchema>["event"];
@@ -121,7 +122,7 @@ export class Runner {
     // Sandboxes with network are made to order; the rest come ready from the pool.
     const sandbox = req.network ? await make() : await this.o.pool.take(key, make);
     try {
-      yield* this.exec(sandbox, req, v.commandSeconds, t0, signal);
+      yield* this.exec(sandbox, req, v.commandSeconds, v.ttlSeconds, t0, signal);
     } finally {
       // Off the caller's path: the stream ends as soon as the command has; the sandbox is
       // torn down, and the pool topped up, after the answer has left.
@@ -134,10 +135,10 @@ export class Runner {
     }
   }
 
-  private async *exec(sandbox: Sandbox, req: RunRequest, timeoutSeconds: number, t0: number, signal: AbortSignal): AsyncGenerator<RunResponse> {
+  private async *exec(sandbox: Sandbox, req: RunRequest, timeoutSeconds: number, ttlSeconds: number, t0: number, signal: AbortSignal): AsyncGenerator<RunResponse> {
     // If the agent never reports, the host ends the run itself (destroying the sandbox ends every process in it).
-    const watchdog = new AbortController();
-    const timer = setTimeout(() => watchdog.abort(), timeoutSeconds * 1000 + WATCHDOG_GRACE_MS);
+    // Output still on its way to a slow reader is not a hang; the sandbox's TTL bounds it all.
+    const watchdog = new Watchdog(timeoutSeconds * 1000, WATCHDOG_GRACE_MS, Math.max(ttlSeconds, timeoutSeconds) * 1000 + WATCHDOG_GRACE_MS);
     const abort = AbortSignal.any([signal, watchdog.signal]);
     const mode = sandbox.backend;
     // Every event from the agent passes this gate before it is used: the agent shares its sandbox with the command.
@@ -149,6 +150,7 @@ export class Runner {
       );
       for await (const res of stream) {
         const e = guard.check(res);
+        watchdog.activity();
         if (e.case === "started") {
           yield event({ case: "started", value: { sandboxId: sandbox.id, executionMode: mode, environment: sandbox.environment, pid: e.value.pid, seccomp: sandbox.seccomp ?? "", limits: limitsMessage(sandbox.limits) } });
         } else if (e.case === "output") {
@@ -183,7 +185,7 @@ export class Runner {
       if (signal.aborted) throw new PyroError("cancelled", "the run was cancelled; its sandbox is deleted");
       throw agentCallError(err, { sandbox: sandbox.id, program: req.argv[0] ?? "/bin/sh", log: this.o.log });
     } finally {
-      clearTimeout(timer);
+      watchdog.stop();
     }
   }
 }
