@@ -111,7 +111,7 @@ export class NamespaceBackend implements Backend {
       const plan: LaunchPlan = { dir, rootfs: "/usr", runtime: "/usr", user: this.user(), network: false };
       const child = launch(plan, ["/bin/true"], seccomp);
       const stderr = collect(child);
-      const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.once("exit", (c, s) => r([c, s])));
+      const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.once("close", (c, s) => r([c, s])));
       if (code !== 0) throw new Error(stderr().trim().split("\n").slice(-1)[0] || `exit ${code ?? signal}`);
       return { available: true, detail: `${version}; user, mount, pid, ipc, uts, net namespaces and overlayfs work`, hint: "" };
     } catch (err) {
@@ -253,7 +253,8 @@ function runText(program: string, args: string[]): Promise<string> {
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.once("error", () => resolve(""));
-    child.once("exit", (code) => resolve(code === 0 ? out.trim() : ""));
+    // "close", not "exit": stdout may still hold the answer when the process has exited.
+    child.once("close", (code) => resolve(code === 0 ? out.trim() : ""));
   });
 }
 
