@@ -1,17 +1,27 @@
 /**
- * The local cache of environments: `<cacheDir>/environments/<slug>/<version>/` holds
- * `manifest.json` and `rootfs/`. A copy is used only once its tree matches the manifest's
- * digest; a half-built copy lives in a `.partial-*` sibling and is never used.
+ * The local cache of environments. Under `<cacheDir>/environments/<slug>/`:
+ *   `.copy-<version>-<id>/`  an installed copy (`manifest.json`, `rootfs/`, `users/`), never
+ *                            changed once published, so a sandbox's rootfs never changes under it;
+ *   `<version>`              a symlink naming the current copy, replaced atomically (rename);
+ *   `.partial-*`, `.trash-*` a build under way (or left by a crash), a copy being deleted.
+ * A copy is used only once its tree matches its manifest's digest. Builds, removals and
+ * pointer changes of one environment hold its lock (`<cacheDir>/locks/env-<slug>.lock`, see
+ * file-lock.ts), so managers sharing a cache take turns: one builds, the others wait and use
+ * its copy. A copy in use by a live sandbox (copy-users.ts) is never removed; an old or
+ * corrupt one goes once its last user has.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readdir, rename, rmdir, stat } from "node:fs/promises";
+import { chmod, lstat, mkdir, readdir, readlink, rename, rmdir, symlink, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { PullPhase } from "../../../proto/gen/pyro/manager/v1/environment_pb.js";
 import { PyroError } from "../../../sdk/src/errors.js";
+import { lockFile, type FileLock } from "../file-lock.js";
 import type { Logger } from "../logger.js";
+import type { ProcessIdentity } from "../process-identity.js";
 import { MmdebstrapBuilder, type EnvironmentBuilder } from "./builder.js";
 import { CATALOG, findEntry, slugOf, type CatalogEntry } from "./catalog.js";
 import { chownTree, type Owner } from "./chown-tree.js";
+import { clearMark, liveUsers, register, removeUnlessUsed, USERS_DIR, type LiveUser, type Registration } from "./copy-users.js";
 import { treeDigest } from "./digest.js";
 import { installedPackages } from "./installed-packages.js";
 import { readManifest, syncDir, writeManifest, type Manifest } from "./manifest.js";
@@ -23,7 +33,7 @@ export type { Manifest } from "./manifest.js";
 /** A verified copy of an environment in the cache. */
 export interface InstalledEnvironment {
   entry: CatalogEntry;
-  /** `<cacheDir>/environments/<slug>/<version>`. */
+  /** The copy's own directory, `<cacheDir>/environments/<slug>/.copy-<version>-<id>` (not the pointer). */
   dir: string;
   /** The root filesystem sandboxes start from. */
   rootfs: string;
@@ -58,122 +68,247 @@ export interface StoreOptions {
   rootfsOwner?: Owner;
 }
 
+/** A sandbox's hold on the copy it was made from; see copy-users.ts. */
+export interface EnvironmentLease {
+  readonly copy: InstalledEnvironment;
+  /** Ties the lease to `holder` (the sandbox's own process) instead of this manager. */
+  holdBy(holder: ProcessIdentity): Promise<void>;
+  /** Ends the lease; an old copy it was the last user of is removed. Safe to call twice. */
+  release(): Promise<void>;
+}
+
+/** What prune left in place, and why. */
+export interface KeptCopy {
+  path: string;
+  reason: string;
+}
+
+export interface PruneResult {
+  removedPaths: string[];
+  freedBytes: number;
+  kept: KeptCopy[];
+}
+
+const COPY_PREFIX = ".copy-";
 const PARTIAL_PREFIX = ".partial-";
+const TRASH_PREFIX = ".trash-";
+const POINTER_TMP_PREFIX = ".pointer-";
 
-type CopyState = { ok: InstalledEnvironment } | { corrupt: string } | { absent: true };
+type CopyState = { ok: InstalledEnvironment } | { corrupt: string; dir: string } | { absent: true };
 
-/** Lists, verifies, builds and prunes cached environments. One store owns a cache directory. */
+const newId = () => randomBytes(6).toString("hex");
+
+/** Lists, verifies, builds, leases and prunes cached environments. */
 export class EnvironmentStore {
   private readonly root: string;
+  private readonly locks: string;
   private readonly builder: EnvironmentBuilder;
   /** `dir\0digest` of copies whose whole tree was checked in this process. */
   private readonly verified = new Set<string>();
   /** Tree checks under way, so concurrent first uses digest once. */
   private readonly verifying = new Map<string, Promise<boolean>>();
   private readonly builds = new Map<string, SharedTask<InstalledEnvironment, EnsureProgress>>();
-  /** Partial directories builds of this process are writing; prune leaves them alone. */
-  private readonly activePartials = new Set<string>();
 
   constructor(private readonly opts: StoreOptions) {
     this.root = join(opts.cacheDir, "environments");
+    this.locks = join(opts.cacheDir, "locks");
     this.builder = opts.builder ?? new MmdebstrapBuilder({ log: opts.log });
   }
 
-  /** Every catalog entry, with its verified copy when one is installed. */
+  /** Every catalog entry, with its verified copy when one is installed (a corrupt one counts as not installed). */
   async list(): Promise<Array<{ entry: CatalogEntry; installed?: InstalledEnvironment }>> {
     return Promise.all(
       CATALOG.map(async (entry) => {
-        const installed = await this.get(entry.name);
-        return installed ? { entry, installed } : { entry };
+        const state = await this.current(entry);
+        return "ok" in state ? { entry, installed: state.ok } : { entry };
       }),
     );
   }
 
-  /** The installed, verified copy of `name`, or undefined. A corrupt copy is removed. */
+  /**
+   * The current verified copy of `name`, or undefined when none is installed. A corrupt copy
+   * is reported as `environment_corrupt` and left where it is: reading never deletes.
+   */
   async get(name: string): Promise<InstalledEnvironment | undefined> {
     const entry = findEntry(name);
-    const dir = this.versionDir(entry);
-    const state = await this.inspect(entry, dir);
+    const state = await this.current(entry);
     if ("ok" in state) return state.ok;
     if ("corrupt" in state) {
-      this.opts.log.warn("removing corrupt environment copy", { environment: name, path: dir, reason: state.corrupt });
-      await this.remove(dir);
+      throw new PyroError("environment_corrupt", `the cached copy of environment "${name}" at ${state.dir} is corrupt: ${state.corrupt}`, {
+        hint: `run \`pyro env pull --force ${name}\` to build a new copy beside it (sandboxes using the old one keep it until they end)`,
+      });
     }
     return undefined;
   }
 
-  /** The installed copy of `name`, built first when there is none (or when `force`). */
+  /** The current copy of `name`, built first when there is none, when it is corrupt, or when `force`. */
   async ensure(name: string, opts: EnsureOptions = {}): Promise<InstalledEnvironment> {
     const entry = findEntry(name);
     const cancelled = () => new PyroError("cancelled", `installing environment "${name}" was cancelled`);
     if (opts.signal?.aborted) throw cancelled();
     let task = this.builds.get(name);
-    if (!task && !opts.force) {
-      const installed = await this.get(name);
-      if (installed) {
+    let seen: string | undefined;
+    if (!task) {
+      const state = await this.current(entry);
+      if ("ok" in state && !opts.force) {
         opts.onProgress?.({ environment: name, phase: PullPhase.DONE, message: "already installed", elapsedMs: 0 });
-        return installed;
+        return state.ok;
       }
+      if ("corrupt" in state) this.opts.log.warn("environment copy is corrupt; building a new one beside it", { environment: name, path: state.dir, reason: state.corrupt });
+      seen = "ok" in state ? state.ok.dir : undefined;
       task = this.builds.get(name); // another caller may have started while we verified
     }
-    if (!task) task = this.startBuild(entry);
+    if (!task) task = this.startBuild(entry, opts.force ? seen : undefined);
     return task.join(opts.onProgress, opts.signal, cancelled);
   }
 
   /**
-   * Removes half-built copies, corrupt copies, copies of other recipe versions and of names
-   * the catalog no longer has; with `all`, every copy.
+   * Registers sandbox `sandbox` as a user of `copy`, held by `holder` until `holdBy` names
+   * another process. Undefined when the copy is no longer the current one, is being removed
+   * or is gone: new sandboxes start from the current copy, so resolve it again.
    */
-  async prune(opts: { all?: boolean } = {}): Promise<{ removedPaths: string[]; freedBytes: number }> {
-    const removedPaths: string[] = [];
-    let freedBytes = 0;
-    const drop = async (path: string) => {
-      freedBytes += await treeSize(path);
-      await this.remove(path);
-      removedPaths.push(path);
-    };
-    for (const slug of await readdirOrEmpty(this.root)) {
-      const slugDir = join(this.root, slug);
-      const entry = CATALOG.find((e) => slugOf(e.name) === slug);
-      if (!entry) {
-        await drop(slugDir);
-        continue;
+  async lease(copy: InstalledEnvironment, sandbox: string, holder: ProcessIdentity): Promise<EnvironmentLease | undefined> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const r = await register(copy.dir, sandbox, holder);
+      if (r === "gone") return undefined;
+      if (r !== "removing") {
+        // Checked after registering: a copy replaced later is held by this lease until it ends.
+        if (await this.isCurrent(copy)) return this.leaseOf(copy, r);
+        await r.release();
+        return undefined;
       }
-      for (const child of await readdirOrEmpty(slugDir)) {
-        const path = join(slugDir, child);
-        if (this.activePartials.has(path)) continue;
-        if (child.startsWith(PARTIAL_PREFIX) || child !== entry.version || opts.all) {
-          await drop(path);
-        } else if (!("ok" in (await this.inspect(entry, path)))) {
-          this.opts.log.warn("pruning corrupt environment copy", { environment: entry.name, path });
-          await drop(path);
-        }
+      // A removal is deciding (or died deciding): once it is over, the mark is gone or stale.
+      const lock = await this.lock(copy.entry.name, true);
+      try {
+        await clearMark(copy.dir).catch(() => {});
+      } finally {
+        await lock!.release();
       }
-      // An empty name directory is tidied away too, unless a build is about to fill it.
-      if (!this.builds.has(entry.name)) await rmdir(slugDir).catch(() => {});
     }
-    this.opts.log.info("pruned environments", { removedPaths, freedBytes, all: !!opts.all });
-    return { removedPaths, freedBytes };
+    return undefined;
   }
 
-  private versionDir(entry: CatalogEntry): string {
-    return join(this.root, slugOf(entry.name), entry.version);
+  /** True while `copy` is the one its environment's pointer names. */
+  async isCurrent(copy: InstalledEnvironment): Promise<boolean> {
+    const target = await this.pointerTarget(copy.entry).catch(() => undefined);
+    return target !== undefined && join(this.slugDir(copy.entry), target) === copy.dir;
+  }
+
+  /** True while `copy` is current and its manifest still sound (what a sandbox made ahead of time may start from). */
+  async isUsable(copy: InstalledEnvironment): Promise<boolean> {
+    if (!(await this.isCurrent(copy))) return false;
+    return "ok" in (await this.inspect(copy.entry, copy.dir).catch(() => ({ absent: true as const })));
+  }
+
+  /**
+   * Removes half-built copies, corrupt and outdated copies, and names the catalog no longer
+   * has; with `all`, every copy. Copies live sandboxes use, and environments a build holds,
+   * are kept and reported.
+   */
+  async prune(opts: { all?: boolean } = {}): Promise<PruneResult> {
+    const result: PruneResult = { removedPaths: [], freedBytes: 0, kept: [] };
+    for (const slug of await readdirOrEmpty(this.root)) {
+      const slugDir = join(this.root, slug);
+      if (!(await isRealDir(slugDir))) continue;
+      const lock = await this.lock(slug, false);
+      if (!lock) {
+        result.kept.push({ path: slugDir, reason: "a build of this environment is under way" });
+        continue;
+      }
+      try {
+        await this.pruneOne(slug, !!opts.all, result);
+      } finally {
+        await lock.release();
+      }
+    }
+    this.opts.log.info("pruned environments", { ...result, all: !!opts.all });
+    return result;
+  }
+
+  /**
+   * Tidies every environment no build holds: half-built copies a crash left, and old copies
+   * whose users are gone. Run at start; nothing current is touched.
+   */
+  async collect(): Promise<void> {
+    for (const entry of CATALOG) {
+      if (!(await isRealDir(this.slugDir(entry)))) continue;
+      const lock = await this.lock(entry.name, false);
+      if (!lock) continue;
+      try {
+        await this.collectHeld(entry);
+      } finally {
+        await lock.release();
+      }
+    }
+  }
+
+  private slugDir(entry: CatalogEntry): string {
+    return join(this.root, slugOf(entry.name));
+  }
+
+  private pointerPath(entry: CatalogEntry): string {
+    return join(this.slugDir(entry), entry.version);
+  }
+
+  /** The environment's lock (`nameOrSlug` is a catalog name or a directory name under environments/). */
+  private async lock(nameOrSlug: string, wait: boolean, signal?: AbortSignal): Promise<FileLock | undefined> {
+    await this.makeDirs([this.opts.cacheDir], 0o755); // the sandbox uid must reach rootfs/ below it
+    await this.makeDirs([this.locks], 0o700);
+    return lockFile(join(this.locks, `env-${slugOf(nameOrSlug)}.lock`), { wait, signal });
+  }
+
+  /** The copy the pointer names; undefined when there is none. */
+  private async pointerTarget(entry: CatalogEntry): Promise<string | undefined> {
+    try {
+      return await readlink(this.pointerPath(entry));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "EINVAL") return undefined; // EINVAL: not a link (a copy of the old layout)
+      throw err;
+    }
+  }
+
+  /** The current copy of `entry`: what the pointer names, checked. `held`: the caller holds the environment's lock. */
+  private async current(entry: CatalogEntry, held = false): Promise<CopyState> {
+    const pointer = this.pointerPath(entry);
+    const st = await lstat(pointer).catch(() => undefined);
+    if (!st) return { absent: true };
+    if (st.isDirectory()) {
+      // A copy of the layout before pointers: give it a name and a pointer, then read it as any other.
+      if (held) await this.adoptOldCopy(entry);
+      else {
+        const lock = await this.lock(entry.name, true);
+        try {
+          await this.adoptOldCopy(entry);
+        } finally {
+          await lock!.release();
+        }
+      }
+      if ((await lstat(pointer).catch(() => undefined))?.isDirectory()) return { corrupt: "it is a directory where a link was expected", dir: pointer };
+      return this.current(entry, held);
+    }
+    const target = await this.pointerTarget(entry);
+    if (target === undefined) return { absent: true };
+    if (!target.startsWith(`${COPY_PREFIX}${entry.version}-`) || target.includes("/")) {
+      return { corrupt: `its pointer names ${JSON.stringify(target.slice(0, 200))}, not a copy`, dir: pointer };
+    }
+    return this.inspect(entry, join(this.slugDir(entry), target));
   }
 
   /** Whether the copy at `dir` can be used: manifest valid and, once per process, tree digest matching. */
   private async inspect(entry: CatalogEntry, dir: string): Promise<CopyState> {
-    if (!(await isDir(dir))) return { absent: true };
+    if (!(await isRealDir(dir))) return { absent: true };
     let manifest: Manifest;
     try {
       manifest = await readManifest(join(dir, "manifest.json"));
     } catch (err) {
-      return { corrupt: (err as Error).message };
+      return { corrupt: (err as Error).message, dir };
     }
     if (manifest.name !== entry.name || manifest.version !== entry.version) {
-      return { corrupt: `manifest is for ${manifest.name} version ${manifest.version}` };
+      return { corrupt: `manifest is for ${manifest.name} version ${manifest.version}`, dir };
     }
     const rootfs = join(dir, "rootfs");
-    if (!(await isDir(rootfs))) return { corrupt: "rootfs/ is missing" };
+    if (!(await isRealDir(rootfs))) return { corrupt: "rootfs/ is missing", dir };
     const key = `${dir}\0${manifest.rootfsDigest}`;
     if (!this.verified.has(key)) {
       let check = this.verifying.get(key);
@@ -181,7 +316,7 @@ export class EnvironmentStore {
         check = this.checkDigest(entry, rootfs, manifest.rootfsDigest).finally(() => this.verifying.delete(key));
         this.verifying.set(key, check);
       }
-      if (!(await check)) return { corrupt: "rootfs does not match the manifest's digest" };
+      if (!(await check)) return { corrupt: "rootfs does not match the manifest's digest", dir };
       this.verified.add(key);
     }
     return { ok: { entry, dir, rootfs, manifest } };
@@ -194,9 +329,58 @@ export class EnvironmentStore {
     return digest === expected;
   }
 
-  private startBuild(entry: CatalogEntry): SharedTask<InstalledEnvironment, EnsureProgress> {
+  private leaseOf(copy: InstalledEnvironment, reg: Registration): EnvironmentLease {
+    let released: Promise<void> | undefined;
+    return {
+      copy,
+      holdBy: (holder) => reg.holdBy(holder),
+      release: () =>
+        (released ??= (async () => {
+          await reg.release();
+          // The last user of a copy that is no longer current takes it along.
+          if (await this.isCurrent(copy)) return;
+          const lock = await this.lock(copy.entry.name, false);
+          if (!lock) return; // a build holds it; it tidies up when it is done
+          try {
+            await this.collectHeld(copy.entry);
+          } finally {
+            await lock.release();
+          }
+        })().catch((err: unknown) => this.opts.log.warn("releasing an environment lease failed", { path: copy.dir, err }))),
+    };
+  }
+
+  /**
+   * Gives a copy of the old layout (`<slug>/<version>/` as a directory) a copy name and a
+   * pointer; a sandbox already running on it keeps its mount. Call holding the environment's lock.
+   */
+  private async adoptOldCopy(entry: CatalogEntry): Promise<void> {
+    const pointer = this.pointerPath(entry);
+    if (!(await lstat(pointer).catch(() => undefined))?.isDirectory()) return;
+    const name = `${COPY_PREFIX}${entry.version}-${newId()}`;
+    const dir = join(this.slugDir(entry), name);
+    await rename(pointer, dir);
+    await mkdir(join(dir, USERS_DIR), { recursive: true, mode: 0o700 });
+    await this.switchPointer(entry, name);
+    this.opts.log.info("gave an environment copy of the old layout a pointer", { environment: entry.name, path: dir });
+  }
+
+  /** Points `<slug>/<version>` at `copyName` in one rename: readers see the old copy or the new one. */
+  private async switchPointer(entry: CatalogEntry, copyName: string): Promise<void> {
+    const tmp = join(this.slugDir(entry), `${POINTER_TMP_PREFIX}${newId()}`);
+    await symlink(copyName, tmp);
+    try {
+      await rename(tmp, this.pointerPath(entry));
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+    await syncDir(this.slugDir(entry));
+  }
+
+  private startBuild(entry: CatalogEntry, replacing: string | undefined): SharedTask<InstalledEnvironment, EnsureProgress> {
     const task = new SharedTask<InstalledEnvironment, EnsureProgress>(
-      (emit, signal) => this.build(entry, emit, signal),
+      (emit, signal) => this.build(entry, replacing, emit, signal),
       // Let a new request start afresh rather than join a build that is being torn down.
       () => this.builds.get(entry.name) === task && this.builds.delete(entry.name),
     );
@@ -208,17 +392,48 @@ export class EnvironmentStore {
     return task;
   }
 
-  private async build(entry: CatalogEntry, emit: (p: EnsureProgress) => void, signal: AbortSignal): Promise<InstalledEnvironment> {
+  /**
+   * Builds a new copy of `entry` beside the current one and makes it current. With
+   * `replacing` (a forced rebuild of that copy), a copy someone else made meanwhile counts.
+   */
+  private async build(entry: CatalogEntry, replacing: string | undefined, emit: (p: EnsureProgress) => void, signal: AbortSignal): Promise<InstalledEnvironment> {
+    const started = Date.now();
+    const progress = (phase: PullPhase, message: string) => emit({ environment: entry.name, phase, message, elapsedMs: Date.now() - started });
+    let lock = await this.lock(entry.name, false);
+    if (!lock) {
+      progress(PullPhase.RESOLVE, `waiting for another build of ${entry.name} (another pyro manager shares this cache)`);
+      this.opts.log.info("waiting for the environment lock", { environment: entry.name });
+      try {
+        lock = await this.lock(entry.name, true, signal);
+      } catch (err) {
+        throwIfCancelled(signal, entry);
+        throw err;
+      }
+    }
+    try {
+      // Whoever held the lock may have just installed it.
+      const now = await this.current(entry, true);
+      if ("ok" in now && now.ok.dir !== replacing) {
+        progress(PullPhase.DONE, `installed ${entry.name} (built by another pyro manager)`);
+        return now.ok;
+      }
+      const installed = await this.buildHeld(entry, progress, signal);
+      await this.collectHeld(entry).catch((err: unknown) => this.opts.log.warn("tidying old environment copies failed", { environment: entry.name, err }));
+      return installed;
+    } finally {
+      await lock!.release();
+    }
+  }
+
+  /** The build proper; call holding the environment's lock. */
+  private async buildHeld(entry: CatalogEntry, progress: (phase: PullPhase, message: string) => void, signal: AbortSignal): Promise<InstalledEnvironment> {
     const { log, mirror } = this.opts;
     const started = Date.now();
-    const progress = (phase: PullPhase, message: string) =>
-      emit({ environment: entry.name, phase, message, elapsedMs: Date.now() - started });
-    const slugDir = join(this.root, slugOf(entry.name));
-    const partial = join(slugDir, `${PARTIAL_PREFIX}${entry.version}-${randomBytes(4).toString("hex")}`);
-    this.activePartials.add(partial);
+    const slugDir = this.slugDir(entry);
+    const partial = join(slugDir, `${PARTIAL_PREFIX}${entry.version}-${newId()}`);
     try {
       progress(PullPhase.RESOLVE, `building ${entry.name} from ${mirror}`);
-      await this.makeDirs(slugDir);
+      await this.makeDirs([this.opts.cacheDir, this.root, slugDir], 0o755); // the sandbox uid must reach rootfs/
       await this.removeLeftovers(slugDir);
       await mkdir(partial);
       await chmod(partial, 0o755); // the sandbox uid must reach rootfs/ whatever the umask
@@ -247,9 +462,12 @@ export class EnvironmentStore {
         packages: [...entry.packages],
       };
       await writeManifest(join(partial, "manifest.json"), manifest);
+      await mkdir(join(partial, USERS_DIR), { mode: 0o700 });
       throwIfCancelled(signal, entry);
-      const dir = this.versionDir(entry);
-      await this.moveIntoPlace(partial, dir);
+      const name = `${COPY_PREFIX}${entry.version}-${newId()}`;
+      const dir = join(slugDir, name);
+      await rename(partial, dir);
+      await this.switchPointer(entry, name);
       this.verified.add(`${dir}\0${manifest.rootfsDigest}`);
       const installed: InstalledEnvironment = { entry, dir, rootfs: join(dir, "rootfs"), manifest };
       log.info("environment installed", { environment: entry.name, path: dir, digest: tree.digest, sizeBytes: tree.sizeBytes, files: tree.fileCount, packages: pkgs.length, ms: Date.now() - started });
@@ -260,40 +478,95 @@ export class EnvironmentStore {
       if (err instanceof PyroError) throw err;
       log.error("installing environment failed", { environment: entry.name, err });
       throw new PyroError("internal", `installing environment "${entry.name}" failed`, { cause: err });
-    } finally {
-      this.activePartials.delete(partial);
     }
   }
 
-  /** Renames the finished `partial` to `dir`, replacing (with `force`) an older copy there. */
-  private async moveIntoPlace(partial: string, dir: string): Promise<void> {
-    const slugDir = join(dir, "..");
-    let old: string | undefined;
-    if (await isDir(dir)) {
-      // A crash between the renames leaves the old copy as a partial, which prune removes.
-      old = join(slugDir, `${PARTIAL_PREFIX}${randomBytes(4).toString("hex")}-replaced`);
-      await rename(dir, old);
+  /**
+   * Removes what crashes left (partial builds, half-deleted copies, stray pointer files, stale
+   * removal marks, registrations of sandboxes that died with their manager) and old copies of
+   * `entry` no live sandbox uses. Call holding its lock.
+   */
+  private async collectHeld(entry: CatalogEntry): Promise<void> {
+    const slugDir = this.slugDir(entry);
+    await this.removeLeftovers(slugDir);
+    const target = await this.pointerTarget(entry);
+    for (const child of await readdirOrEmpty(slugDir)) {
+      if (!child.startsWith(COPY_PREFIX)) continue;
+      const dir = join(slugDir, child);
+      await clearMark(dir).catch(() => {});
+      if (child === target) {
+        await liveUsers(dir); // deletes the registrations whose process is gone
+        continue;
+      }
+      const r = await removeUnlessUsed(dir, join(slugDir, `${TRASH_PREFIX}${newId()}`), (p) => this.remove(p));
+      if (r.removed) this.opts.log.info("removed an old environment copy", { environment: entry.name, path: dir });
     }
-    await rename(partial, dir);
-    await syncDir(slugDir);
-    if (old) await this.remove(old);
   }
 
-  /** Creates the cache directories, open to the sandbox uid that has to reach the rootfs. */
-  private async makeDirs(slugDir: string): Promise<void> {
-    for (const dir of [this.opts.cacheDir, this.root, slugDir]) {
-      if (await isDir(dir)) continue;
-      await mkdir(dir, { recursive: true });
-      await chmod(dir, 0o755);
-    }
-  }
+  /** Everything of `slug` that prune may remove; call holding its lock. */
+  private async pruneOne(slug: string, all: boolean, result: PruneResult): Promise<void> {
+    const slugDir = join(this.root, slug);
+    const entry = CATALOG.find((e) => slugOf(e.name) === slug);
+    const drop = async (path: string) => {
+      const bytes = await treeSize(path);
+      await this.remove(path);
+      result.removedPaths.push(path);
+      result.freedBytes += bytes;
+    };
+    const dropCopy = async (dir: string) => {
+      const bytes = await treeSize(dir);
+      await clearMark(dir).catch(() => {});
+      const r = await removeUnlessUsed(dir, join(slugDir, `${TRASH_PREFIX}${newId()}`), (p) => this.remove(p));
+      if (r.removed) {
+        for (const key of this.verified) if (key.startsWith(`${dir}\0`)) this.verified.delete(key);
+        result.removedPaths.push(dir);
+        result.freedBytes += bytes;
+      } else {
+        result.kept.push({ path: dir, reason: inUse(r.users) });
+      }
+    };
 
-  /** Removes partial directories that no build of this process is writing: a crash left them. */
-  private async removeLeftovers(slugDir: string): Promise<void> {
+    // Copies of the old layout become copies with pointers first, so their users count.
+    if (entry) await this.adoptOldCopy(entry);
+    const target = entry ? await this.pointerTarget(entry) : undefined;
+    const keepCurrent = entry && !all && target !== undefined && "ok" in (await this.inspect(entry, join(slugDir, target)));
     for (const child of await readdirOrEmpty(slugDir)) {
       const path = join(slugDir, child);
-      if (!child.startsWith(PARTIAL_PREFIX) || this.activePartials.has(path)) continue;
-      this.opts.log.warn("removing a half-built environment", { path });
+      if ([PARTIAL_PREFIX, TRASH_PREFIX, POINTER_TMP_PREFIX].some((p) => child.startsWith(p))) {
+        await drop(path); // stale: only the lock holder builds or deletes
+      } else if (child.startsWith(COPY_PREFIX)) {
+        if (child === target && keepCurrent) continue;
+        await dropCopy(path);
+      } else if (entry && child === entry.version) {
+        continue; // the pointer; handled below
+      } else if ((await lstat(path)).isSymbolicLink()) {
+        await unlink(path); // the pointer of another recipe version
+      } else if (await isRealDir(path)) {
+        await dropCopy(path); // an old-layout copy of another version, or of a name no longer in the catalog
+      } else {
+        await drop(path); // anything else in the cache's own folders
+      }
+    }
+    // A pointer to nothing (its copy removed here, or by a crash between the two steps) goes too.
+    if (entry && target !== undefined && !(await isRealDir(join(slugDir, target)))) await unlink(this.pointerPath(entry)).catch(() => {});
+    await rmdir(slugDir).catch(() => {}); // only when empty; a build re-creates it under the same lock
+  }
+
+  /** Creates `dirs` in order (each with `mode` when this call makes it). */
+  private async makeDirs(dirs: string[], mode: number): Promise<void> {
+    for (const dir of dirs) {
+      if (await isRealDir(dir)) continue;
+      await mkdir(dir, { recursive: true });
+      await chmod(dir, mode);
+    }
+  }
+
+  /** Removes partial builds, half-deleted copies and stray pointer files: under the lock, nobody is writing them. */
+  private async removeLeftovers(slugDir: string): Promise<void> {
+    for (const child of await readdirOrEmpty(slugDir)) {
+      if (![PARTIAL_PREFIX, TRASH_PREFIX, POINTER_TMP_PREFIX].some((p) => child.startsWith(p))) continue;
+      const path = join(slugDir, child);
+      this.opts.log.warn("removing what an interrupted build or removal left", { path });
       await this.remove(path);
     }
   }
@@ -304,13 +577,19 @@ export class EnvironmentStore {
   }
 }
 
+function inUse(users: LiveUser[]): string {
+  const n = users.length;
+  const shown = users.slice(0, 3).map((u) => u.sandbox + (u.holder ? ` (pid ${u.holder.pid})` : " (unreadable registration)"));
+  return `in use by ${n} running sandbox${n === 1 ? "" : "es"}: ${shown.join(", ")}${n > 3 ? ", …" : ""}`;
+}
+
 function throwIfCancelled(signal: AbortSignal, entry: CatalogEntry): void {
   if (signal.aborted) throw new PyroError("cancelled", `building environment "${entry.name}" was cancelled`);
 }
 
-async function isDir(path: string): Promise<boolean> {
+async function isRealDir(path: string): Promise<boolean> {
   try {
-    return (await stat(path)).isDirectory();
+    return (await lstat(path)).isDirectory();
   } catch {
     return false;
   }
