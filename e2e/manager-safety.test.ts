@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PYRO, pyro, pyroEnv, testDir } from "./harness.js";
@@ -81,6 +81,20 @@ describe("configuration that could destroy files", () => {
     expect(readFileSync(join(boxes, "notes.txt"), "utf8")).toBe("keep me");
     expect(readFileSync(join(boxes, "project", "main.c"), "utf8")).toContain("main");
     expect(readFileSync(join(boxes, "sb-0123456789", "data"), "utf8")).toBe("keep me too");
+  });
+
+  it("PYRO_STATE_DIR whose sandboxes/ others can write: the manager refuses it, and its log says why", () => {
+    const d = dir();
+    const state = join(d, "shared");
+    mkdirSync(join(state, "sandboxes"), { recursive: true });
+    chmodSync(join(state, "sandboxes"), 0o777);
+    writeFileSync(join(state, "sandboxes", "theirs.txt"), "not pyro's");
+    const env = pyroEnv(d, { PYRO_STATE_DIR: state, PYRO_MANAGER_SOCKET: join(state, "manager.sock") });
+    const r = pyro(["env", "list"], env);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`see the manager log at ${join(state, "manager.log")}`);
+    expect(readFileSync(join(state, "manager.log"), "utf8")).toContain("is not a directory only this user can write");
+    expect(readdirSync(join(state, "sandboxes"))).toEqual(["theirs.txt"]);
   });
 
   it("PYRO_MANAGER_SOCKET at a file: the CLI says why at once, and the file is untouched", () => {

@@ -5,7 +5,8 @@
 import { chmod, lstat, mkdir, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { createServer } from "node:http2";
-import { join } from "node:path";
+import { appendFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { EnvironmentService } from "../../proto/gen/pyro/manager/v1/environment_service_pb.js";
@@ -138,7 +139,7 @@ export async function serveManager(config: ManagerConfig, opts: { log?: Logger; 
   // Checked before anything is made or locked: a bad path must cost nothing.
   const problem = socketPathProblem(config.socketPath, config.stateDir);
   if (problem) throw problem;
-  await prepareDirs(config);
+  await prepareDirs(config).catch((err: unknown) => startFailed(config, err));
   const release = await acquireLock(`${config.socketPath}.lock`);
   const log = opts.log ?? fileLogger(config.logPath, config.debug);
   try {
@@ -177,6 +178,23 @@ export async function serveManager(config: ManagerConfig, opts: { log?: Logger; 
     return { close };
   } catch (err) {
     await release();
-    throw err;
+    startFailed(config, err);
   }
+}
+
+/**
+ * Notes why the manager could not start in its log, where a client that started it in the
+ * background points the user, then throws `err`. Written synchronously: the process is about
+ * to exit. Nothing is created for it: no log directory, no log.
+ */
+function startFailed(config: ManagerConfig, err: unknown): never {
+  try {
+    if (statSync(dirname(config.logPath)).isDirectory()) {
+      const why = err instanceof PyroError ? { code: err.code, message: err.message, hint: err.hint } : { message: (err as Error).message };
+      appendFileSync(config.logPath, JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "manager could not start", ...why }) + "\n", { mode: 0o600 });
+    }
+  } catch {
+    // The log is a courtesy here; the error itself still reaches the caller.
+  }
+  throw err;
 }
