@@ -100,7 +100,12 @@ export class Runner {
         }
       } catch (err) {
         // The copy was replaced or removed between finding and leasing it (a rebuild, a prune, another manager): find the current one.
-        if (!(err instanceof CopyGone) || attempt >= 3) throw err;
+        if (!(err instanceof CopyGone)) throw err;
+        if (attempt >= 3) {
+          throw new PyroError("sandbox_start_failed", `the environment "${v.entry.name}" was replaced or removed each time a sandbox was about to use it`, {
+            hint: "something keeps pruning or rebuilding it (another pyro manager?); try again",
+          });
+        }
         this.o.log.info("environment copy went away before use; resolving it again", { environment: v.entry.name, path: err.path });
       }
     }

@@ -162,6 +162,12 @@ describe("EnvironmentStore", () => {
     expect(await exists(join(env.rootfs, "etc/os-release"))).toBe(true);
   });
 
+  it("a copy without its users/ directory is corrupt: who uses it could not be known", async () => {
+    const env = await newStore().ensure("debian:12");
+    await rm(join(env.dir, "users"), { recursive: true });
+    await expect(newStore().get("debian:12")).rejects.toMatchObject({ code: "environment_corrupt", message: expect.stringContaining("users/ is missing") });
+  });
+
   it("leaves no partial directory when the build fails, and reports environment_build_failed", async () => {
     builder.fail = true;
     const err = await newStore().ensure("debian:12-build").catch((e: unknown) => e);

@@ -309,6 +309,7 @@ export class EnvironmentStore {
     }
     const rootfs = join(dir, "rootfs");
     if (!(await isRealDir(rootfs))) return { corrupt: "rootfs/ is missing", dir };
+    if (!(await isRealDir(join(dir, USERS_DIR)))) return { corrupt: `${USERS_DIR}/ is missing: who uses it cannot be known`, dir };
     const key = `${dir}\0${manifest.rootfsDigest}`;
     if (!this.verified.has(key)) {
       let check = this.verifying.get(key);
