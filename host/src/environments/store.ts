@@ -1,34 +1,33 @@
 /**
- * The local cache of environments. Under `<cacheDir>/environments/<slug>/`:
- *   `.copy-<version>-<id>/`  an installed copy (`manifest.json`, `rootfs/`, `users/`), never
- *                            changed once published, so a sandbox's rootfs never changes under it;
- *   `<version>`              a symlink naming the current copy, replaced atomically (rename);
- *   `.partial-*`, `.trash-*` a build under way (or left by a crash), a copy being deleted.
- * A copy is used only once its tree matches its manifest's digest. Builds, removals and
- * pointer changes of one environment hold its lock (`<cacheDir>/locks/env-<slug>.lock`, see
- * file-lock.ts), so managers sharing a cache take turns: one builds, the others wait and use
- * its copy. A copy in use by a live sandbox (copy-users.ts) is never removed; an old or
- * corrupt one goes once its last user has.
+ * The local cache of environments, `<cacheDir>/environments/<slug>/` (layout: copy-layout.ts).
+ * A copy is used only once its tree matches its manifest's digest, and never changes once
+ * published, so a sandbox's rootfs never changes under it; the current copy is the one a
+ * pointer names. Builds, removals and pointer changes of one environment hold its lock
+ * (`<cacheDir>/locks/env-<slug>.lock`, see file-lock.ts), so managers sharing a cache take
+ * turns: one builds, the others wait and use its copy. A copy in use by a live sandbox
+ * (copy-users.ts) is never removed; an old or corrupt one goes once its last user has.
  */
-import { randomBytes } from "node:crypto";
-import { chmod, lstat, mkdir, readdir, readlink, rename, rmdir, symlink, unlink } from "node:fs/promises";
+import { chmod, lstat, mkdir, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { PullPhase } from "../../../proto/gen/pyro/manager/v1/environment_pb.js";
 import { PyroError } from "../../../sdk/src/errors.js";
 import { lockFile, type FileLock } from "../file-lock.js";
 import type { Logger } from "../logger.js";
 import type { ProcessIdentity } from "../process-identity.js";
+import { buildCopy, throwIfCancelled } from "./build-copy.js";
 import { MmdebstrapBuilder, type EnvironmentBuilder } from "./builder.js";
 import { CATALOG, findEntry, slugOf, type CatalogEntry } from "./catalog.js";
-import { chownTree, type Owner } from "./chown-tree.js";
-import { clearMark, liveUsers, register, removeUnlessUsed, USERS_DIR, type LiveUser, type Registration } from "./copy-users.js";
+import type { Owner } from "./chown-tree.js";
+import { isCopyName, isLeftover, isRealDir, newCopyName, readdirOrEmpty, readPointer, switchPointer } from "./copy-layout.js";
+import { clearMark, liveUsers, register, USERS_DIR, type Registration } from "./copy-users.js";
 import { treeDigest } from "./digest.js";
-import { installedPackages } from "./installed-packages.js";
-import { readManifest, syncDir, writeManifest, type Manifest } from "./manifest.js";
-import { removeTree, treeSize } from "./remove-tree.js";
+import { readManifest, type Manifest } from "./manifest.js";
+import { pruneEnvironmentDir, removeCopyUnlessUsed, type PruneResult } from "./prune-copies.js";
+import { removeTree } from "./remove-tree.js";
 import { SharedTask } from "./shared-task.js";
 
 export type { Manifest } from "./manifest.js";
+export type { KeptCopy, PruneResult } from "./prune-copies.js";
 
 /** A verified copy of an environment in the cache. */
 export interface InstalledEnvironment {
@@ -77,26 +76,7 @@ export interface EnvironmentLease {
   release(): Promise<void>;
 }
 
-/** What prune left in place, and why. */
-export interface KeptCopy {
-  path: string;
-  reason: string;
-}
-
-export interface PruneResult {
-  removedPaths: string[];
-  freedBytes: number;
-  kept: KeptCopy[];
-}
-
-const COPY_PREFIX = ".copy-";
-const PARTIAL_PREFIX = ".partial-";
-const TRASH_PREFIX = ".trash-";
-const POINTER_TMP_PREFIX = ".pointer-";
-
 type CopyState = { ok: InstalledEnvironment } | { corrupt: string; dir: string } | { absent: true };
-
-const newId = () => randomBytes(6).toString("hex");
 
 /** Lists, verifies, builds, leases and prunes cached environments. */
 export class EnvironmentStore {
@@ -216,7 +196,17 @@ export class EnvironmentStore {
         continue;
       }
       try {
-        await this.pruneOne(slug, !!opts.all, result);
+        const entry = CATALOG.find((e) => slugOf(e.name) === slug);
+        // Copies of the old layout become copies with pointers first, so their users count.
+        if (entry) await this.adoptOldCopy(entry);
+        await pruneEnvironmentDir({
+          slugDir,
+          entry,
+          all: !!opts.all,
+          isSound: async (dir) => !!entry && "ok" in (await this.inspect(entry, dir)),
+          removeTree: (path) => this.remove(path),
+          result,
+        });
       } finally {
         await lock.release();
       }
@@ -258,14 +248,8 @@ export class EnvironmentStore {
   }
 
   /** The copy the pointer names; undefined when there is none. */
-  private async pointerTarget(entry: CatalogEntry): Promise<string | undefined> {
-    try {
-      return await readlink(this.pointerPath(entry));
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "EINVAL") return undefined; // EINVAL: not a link (a copy of the old layout)
-      throw err;
-    }
+  private pointerTarget(entry: CatalogEntry): Promise<string | undefined> {
+    return readPointer(this.pointerPath(entry));
   }
 
   /** The current copy of `entry`: what the pointer names, checked. `held`: the caller holds the environment's lock. */
@@ -289,7 +273,7 @@ export class EnvironmentStore {
     }
     const target = await this.pointerTarget(entry);
     if (target === undefined) return { absent: true };
-    if (!target.startsWith(`${COPY_PREFIX}${entry.version}-`) || target.includes("/")) {
+    if (!isCopyName(target, entry.version)) {
       return { corrupt: `its pointer names ${JSON.stringify(target.slice(0, 200))}, not a copy`, dir: pointer };
     }
     return this.inspect(entry, join(this.slugDir(entry), target));
@@ -358,25 +342,12 @@ export class EnvironmentStore {
   private async adoptOldCopy(entry: CatalogEntry): Promise<void> {
     const pointer = this.pointerPath(entry);
     if (!(await lstat(pointer).catch(() => undefined))?.isDirectory()) return;
-    const name = `${COPY_PREFIX}${entry.version}-${newId()}`;
+    const name = newCopyName(entry.version);
     const dir = join(this.slugDir(entry), name);
     await rename(pointer, dir);
     await mkdir(join(dir, USERS_DIR), { recursive: true, mode: 0o700 });
-    await this.switchPointer(entry, name);
+    await switchPointer(this.slugDir(entry), entry.version, name);
     this.opts.log.info("gave an environment copy of the old layout a pointer", { environment: entry.name, path: dir });
-  }
-
-  /** Points `<slug>/<version>` at `copyName` in one rename: readers see the old copy or the new one. */
-  private async switchPointer(entry: CatalogEntry, copyName: string): Promise<void> {
-    const tmp = join(this.slugDir(entry), `${POINTER_TMP_PREFIX}${newId()}`);
-    await symlink(copyName, tmp);
-    try {
-      await rename(tmp, this.pointerPath(entry));
-    } catch (err) {
-      await unlink(tmp).catch(() => {});
-      throw err;
-    }
-    await syncDir(this.slugDir(entry));
   }
 
   private startBuild(entry: CatalogEntry, replacing: string | undefined): SharedTask<InstalledEnvironment, EnsureProgress> {
@@ -418,67 +389,22 @@ export class EnvironmentStore {
         progress(PullPhase.DONE, `installed ${entry.name} (built by another pyro manager)`);
         return now.ok;
       }
-      const installed = await this.buildHeld(entry, progress, signal);
+      const slugDir = this.slugDir(entry);
+      await this.makeDirs([this.opts.cacheDir, this.root, slugDir], 0o755); // the sandbox uid must reach rootfs/
+      await this.removeLeftovers(slugDir);
+      const started = Date.now();
+      const { mirror, log } = this.opts;
+      const built = await buildCopy({ entry, slugDir, builder: this.builder, mirror, rootfsOwner: this.opts.rootfsOwner, log, progress, signal, removeTree: (p) => this.remove(p) });
+      await switchPointer(slugDir, entry.version, built.name);
+      this.verified.add(`${built.dir}\0${built.manifest.rootfsDigest}`);
+      const installed: InstalledEnvironment = { entry, dir: built.dir, rootfs: join(built.dir, "rootfs"), manifest: built.manifest };
+      const m = built.manifest;
+      log.info("environment installed", { environment: entry.name, path: built.dir, digest: m.rootfsDigest, sizeBytes: m.sizeBytes, files: built.fileCount, packages: m.packageCount, ms: Date.now() - started });
+      progress(PullPhase.DONE, `installed ${entry.name} (${m.packageCount} packages, ${(m.sizeBytes / (1 << 20)).toFixed(1)} MiB)`);
       await this.collectHeld(entry).catch((err: unknown) => this.opts.log.warn("tidying old environment copies failed", { environment: entry.name, err }));
       return installed;
     } finally {
       await lock!.release();
-    }
-  }
-
-  /** The build proper; call holding the environment's lock. */
-  private async buildHeld(entry: CatalogEntry, progress: (phase: PullPhase, message: string) => void, signal: AbortSignal): Promise<InstalledEnvironment> {
-    const { log, mirror } = this.opts;
-    const started = Date.now();
-    const slugDir = this.slugDir(entry);
-    const partial = join(slugDir, `${PARTIAL_PREFIX}${entry.version}-${newId()}`);
-    try {
-      progress(PullPhase.RESOLVE, `building ${entry.name} from ${mirror}`);
-      await this.makeDirs([this.opts.cacheDir, this.root, slugDir], 0o755); // the sandbox uid must reach rootfs/
-      await this.removeLeftovers(slugDir);
-      await mkdir(partial);
-      await chmod(partial, 0o755); // the sandbox uid must reach rootfs/ whatever the umask
-      const rootfs = join(partial, "rootfs");
-      try {
-        await this.builder.build(entry, rootfs, { mirror, signal, onProgress: (p) => progress(p.phase, p.message) });
-      } catch (err) {
-        if (err instanceof PyroError) throw err;
-        throw new PyroError("environment_build_failed", `building environment "${entry.name}" from ${mirror} failed: ${(err as Error).message}`, { cause: err });
-      }
-      throwIfCancelled(signal, entry);
-      if (this.opts.rootfsOwner) await chownTree(rootfs, this.opts.rootfsOwner);
-      progress(PullPhase.VERIFY, "computing the root filesystem digest");
-      const tree = await treeDigest(rootfs);
-      const pkgs = await installedPackages(rootfs);
-      const manifest: Manifest = {
-        name: entry.name,
-        version: entry.version,
-        rootfsDigest: tree.digest,
-        sizeBytes: tree.sizeBytes,
-        packageCount: pkgs.length,
-        installedPackages: pkgs,
-        createdAt: new Date().toISOString(),
-        source: "build",
-        mirror,
-        packages: [...entry.packages],
-      };
-      await writeManifest(join(partial, "manifest.json"), manifest);
-      await mkdir(join(partial, USERS_DIR), { mode: 0o700 });
-      throwIfCancelled(signal, entry);
-      const name = `${COPY_PREFIX}${entry.version}-${newId()}`;
-      const dir = join(slugDir, name);
-      await rename(partial, dir);
-      await this.switchPointer(entry, name);
-      this.verified.add(`${dir}\0${manifest.rootfsDigest}`);
-      const installed: InstalledEnvironment = { entry, dir, rootfs: join(dir, "rootfs"), manifest };
-      log.info("environment installed", { environment: entry.name, path: dir, digest: tree.digest, sizeBytes: tree.sizeBytes, files: tree.fileCount, packages: pkgs.length, ms: Date.now() - started });
-      progress(PullPhase.DONE, `installed ${entry.name} (${pkgs.length} packages, ${formatMiB(tree.sizeBytes)})`);
-      return installed;
-    } catch (err) {
-      await this.remove(partial).catch((rmErr: unknown) => log.error("cannot remove a partial environment", { path: partial, err: rmErr }));
-      if (err instanceof PyroError) throw err;
-      log.error("installing environment failed", { environment: entry.name, err });
-      throw new PyroError("internal", `installing environment "${entry.name}" failed`, { cause: err });
     }
   }
 
@@ -492,65 +418,16 @@ export class EnvironmentStore {
     await this.removeLeftovers(slugDir);
     const target = await this.pointerTarget(entry);
     for (const child of await readdirOrEmpty(slugDir)) {
-      if (!child.startsWith(COPY_PREFIX)) continue;
+      if (!isCopyName(child)) continue;
       const dir = join(slugDir, child);
       await clearMark(dir).catch(() => {});
       if (child === target) {
         await liveUsers(dir); // deletes the registrations whose process is gone
         continue;
       }
-      const r = await removeUnlessUsed(dir, join(slugDir, `${TRASH_PREFIX}${newId()}`), (p) => this.remove(p));
+      const r = await removeCopyUnlessUsed(slugDir, dir, (p) => this.remove(p));
       if (r.removed) this.opts.log.info("removed an old environment copy", { environment: entry.name, path: dir });
     }
-  }
-
-  /** Everything of `slug` that prune may remove; call holding its lock. */
-  private async pruneOne(slug: string, all: boolean, result: PruneResult): Promise<void> {
-    const slugDir = join(this.root, slug);
-    const entry = CATALOG.find((e) => slugOf(e.name) === slug);
-    const drop = async (path: string) => {
-      const bytes = await treeSize(path);
-      await this.remove(path);
-      result.removedPaths.push(path);
-      result.freedBytes += bytes;
-    };
-    const dropCopy = async (dir: string) => {
-      const bytes = await treeSize(dir);
-      await clearMark(dir).catch(() => {});
-      const r = await removeUnlessUsed(dir, join(slugDir, `${TRASH_PREFIX}${newId()}`), (p) => this.remove(p));
-      if (r.removed) {
-        for (const key of this.verified) if (key.startsWith(`${dir}\0`)) this.verified.delete(key);
-        result.removedPaths.push(dir);
-        result.freedBytes += bytes;
-      } else {
-        result.kept.push({ path: dir, reason: inUse(r.users) });
-      }
-    };
-
-    // Copies of the old layout become copies with pointers first, so their users count.
-    if (entry) await this.adoptOldCopy(entry);
-    const target = entry ? await this.pointerTarget(entry) : undefined;
-    const keepCurrent = entry && !all && target !== undefined && "ok" in (await this.inspect(entry, join(slugDir, target)));
-    for (const child of await readdirOrEmpty(slugDir)) {
-      const path = join(slugDir, child);
-      if ([PARTIAL_PREFIX, TRASH_PREFIX, POINTER_TMP_PREFIX].some((p) => child.startsWith(p))) {
-        await drop(path); // stale: only the lock holder builds or deletes
-      } else if (child.startsWith(COPY_PREFIX)) {
-        if (child === target && keepCurrent) continue;
-        await dropCopy(path);
-      } else if (entry && child === entry.version) {
-        continue; // the pointer; handled below
-      } else if ((await lstat(path)).isSymbolicLink()) {
-        await unlink(path); // the pointer of another recipe version
-      } else if (await isRealDir(path)) {
-        await dropCopy(path); // an old-layout copy of another version, or of a name no longer in the catalog
-      } else {
-        await drop(path); // anything else in the cache's own folders
-      }
-    }
-    // A pointer to nothing (its copy removed here, or by a crash between the two steps) goes too.
-    if (entry && target !== undefined && !(await isRealDir(join(slugDir, target)))) await unlink(this.pointerPath(entry)).catch(() => {});
-    await rmdir(slugDir).catch(() => {}); // only when empty; a build re-creates it under the same lock
   }
 
   /** Creates `dirs` in order (each with `mode` when this call makes it). */
@@ -565,7 +442,7 @@ export class EnvironmentStore {
   /** Removes partial builds, half-deleted copies and stray pointer files: under the lock, nobody is writing them. */
   private async removeLeftovers(slugDir: string): Promise<void> {
     for (const child of await readdirOrEmpty(slugDir)) {
-      if (![PARTIAL_PREFIX, TRASH_PREFIX, POINTER_TMP_PREFIX].some((p) => child.startsWith(p))) continue;
+      if (!isLeftover(child)) continue;
       const path = join(slugDir, child);
       this.opts.log.warn("removing what an interrupted build or removal left", { path });
       await this.remove(path);
@@ -576,35 +453,4 @@ export class EnvironmentStore {
     for (const key of this.verified) if (key.startsWith(`${path}\0`)) this.verified.delete(key);
     await removeTree(path, this.opts.log);
   }
-}
-
-function inUse(users: LiveUser[]): string {
-  const n = users.length;
-  const shown = users.slice(0, 3).map((u) => u.sandbox + (u.holder ? ` (pid ${u.holder.pid})` : " (unreadable registration)"));
-  return `in use by ${n} running sandbox${n === 1 ? "" : "es"}: ${shown.join(", ")}${n > 3 ? ", …" : ""}`;
-}
-
-function throwIfCancelled(signal: AbortSignal, entry: CatalogEntry): void {
-  if (signal.aborted) throw new PyroError("cancelled", `building environment "${entry.name}" was cancelled`);
-}
-
-async function isRealDir(path: string): Promise<boolean> {
-  try {
-    return (await lstat(path)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR") return [];
-    throw err;
-  }
-}
-
-function formatMiB(bytes: number): string {
-  return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
 }
