@@ -244,8 +244,12 @@ describe("env and doctor", () => {
     expect(i.stdout).toMatch(/^packages:\s+bash git$/m);
     const p = await cli(["env", "prune", "--all"]);
     expect(p.calls[0]).toMatchObject({ method: "environments.prune", args: [{ all: true }] });
-    expect(p.stdout).toBe("removed /c/old\nfreed 1.5 KiB (1 path)\n");
-    expect(JSON.parse((await cli(["env", "prune", "--json"])).stdout)).toEqual({ removed_paths: ["/c/old"], freed_bytes: 1536 });
+    expect(p.stdout).toBe("removed /c/old\nkept /c/cur: in use by 1 running sandbox: sb-0123456789 (pid 42)\nfreed 1.5 KiB (1 path)\n");
+    expect(JSON.parse((await cli(["env", "prune", "--json"])).stdout)).toEqual({
+      removed_paths: ["/c/old"],
+      freed_bytes: 1536,
+      kept: [{ path: "/c/cur", reason: "in use by 1 running sandbox: sb-0123456789 (pid 42)" }],
+    });
   });
 
   it("doctor shows each check with its fix and the default backend", async () => {

@@ -100,7 +100,7 @@ export function fakeClient(run: RunImpl = async () => okRun) {
       },
       prune: async (o = {}) => {
         record("environments.prune", [o]);
-        return { removedPaths: ["/c/old"], freedBytes: 1536 };
+        return { removedPaths: ["/c/old"], freedBytes: 1536, kept: [{ path: "/c/cur", reason: "in use by 1 running sandbox: sb-0123456789 (pid 42)" }] };
       },
     },
     doctor: async () => {

@@ -2,25 +2,29 @@
  * The manager's composition root: builds config-derived services once and serves
  * pyro.manager.v1 on a Unix socket only its owner can use.
  */
-import { mkdir, readdir, rm, chmod } from "node:fs/promises";
+import { chmod, lstat, mkdir, rm } from "node:fs/promises";
+import { connect } from "node:net";
 import { createServer } from "node:http2";
+import { appendFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { EnvironmentService } from "../../proto/gen/pyro/manager/v1/environment_service_pb.js";
 import { RunService } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
 import { SystemService } from "../../proto/gen/pyro/manager/v1/system_service_pb.js";
 import { RUN_LIMITS } from "../../sdk/src/run-limits.js";
+import { PyroError } from "../../sdk/src/errors.js";
 import { VERSION } from "../../sdk/src/version.js";
 import { FirecrackerBackend } from "./backends/firecracker-backend.js";
 import { HostBackend } from "./backends/host/host-backend.js";
 import { NamespaceBackend } from "./backends/namespace/namespace-backend.js";
 import { BackendRegistry } from "./backends/registry.js";
-import type { ManagerConfig } from "./config.js";
+import { socketPathProblem, type ManagerConfig } from "./config.js";
 import { MmdebstrapBuilder } from "./environments/builder.js";
 import { EnvironmentStore } from "./environments/store.js";
 import { fileLogger, type Logger } from "./logger.js";
 import { findAgentBundle, prepareAgentRuntime, type AgentRuntime } from "./runtime/agent-runtime.js";
 import { Runner } from "./runner.js";
+import { removeLeftoverSandboxes } from "./sandbox-record.js";
 import { SandboxPool } from "./sandbox-pool.js";
 import { environmentService } from "./services/environment-service.js";
 import { grpcHandler } from "./services/grpc-handler.js";
@@ -78,12 +82,15 @@ async function ensureDir(dir: string, mode: number): Promise<void> {
   if ((await mkdir(dir, { recursive: true, mode })) !== undefined) await chmod(dir, mode); // past the umask
 }
 
-/** Prepares directories: traversable (not readable) by the sandbox uid when root, owner-only otherwise. */
+/**
+ * Prepares directories: traversable (not readable) by the sandbox uid when root, owner-only
+ * otherwise. Only pyro's own directories are made: the state and cache directories and
+ * `<state>/sandboxes`; the socket's directory only when it is the state directory.
+ */
 async function prepareDirs(config: ManagerConfig): Promise<void> {
   const root = process.getuid?.() === 0;
   const passMode = root ? 0o711 : 0o700;
   await ensureDir(config.stateDir, passMode);
-  await ensureDir(dirname(config.socketPath), 0o700);
   await ensureDir(config.cacheDir, 0o755);
   // Sandboxes are mounted by root, so when root the sandbox uid needs no way to the
   // environments' trees (which it owns, to be root inside): none, so that no process of
@@ -92,25 +99,61 @@ async function prepareDirs(config: ManagerConfig): Promise<void> {
   await mkdir(environments, { recursive: true, mode: 0o755 });
   await chmod(environments, root ? 0o700 : 0o755);
   const sandboxes = join(config.stateDir, "sandboxes");
-  await mkdir(sandboxes, { recursive: true, mode: passMode });
-  await chmod(sandboxes, passMode); // ours alone
+  await ensureDir(sandboxes, passMode);
+  // Sandboxes are made in there: a folder of that name someone else owns, or can write, is not
+  // ours; one the sandbox uid cannot pass through would fail every sandbox. Refused, not chmod-ed.
+  const st = await lstat(sandboxes);
+  const why =
+    !st.isDirectory() || st.uid !== process.getuid?.() || st.mode & 0o022
+      ? "is not a directory only this user can write"
+      : root && !(st.mode & 0o001)
+        ? "cannot be passed through by the sandbox user (it needs mode 0711)"
+        : undefined;
+  if (why) {
+    throw new PyroError("invalid_configuration", `${sandboxes} ${why}; pyro keeps its sandboxes there`, {
+      hint: "point PYRO_STATE_DIR at a directory of pyro's own (e.g. unset it for the default), or fix that directory's mode",
+    });
+  }
 }
 
-/** One-shot sandboxes do not outlive their manager: whatever is left was left by a crash. Call holding the lock. */
-async function removeLeftoverSandboxes(config: ManagerConfig): Promise<void> {
-  const sandboxes = join(config.stateDir, "sandboxes");
-  for (const name of await readdir(sandboxes)) await rm(join(sandboxes, name), { recursive: true, force: true }).catch(() => {});
+/**
+ * Frees the socket path for listening. Only a socket nobody answers on is removed (what a
+ * manager that died left); a live one belongs to someone else, whatever it is. Call holding the lock.
+ */
+async function freeSocketPath(socketPath: string, stateDir: string): Promise<void> {
+  const problem = socketPathProblem(socketPath, stateDir); // again: the path may have changed since
+  if (problem) throw problem;
+  if (!(await lstat(socketPath).catch(() => undefined))) return;
+  const answered = await new Promise<boolean>((resolve) => {
+    const probe = connect(socketPath);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+  if (answered) {
+    throw new PyroError("invalid_configuration", `something already serves on ${socketPath}, and it is not a manager holding pyro's lock`, {
+      hint: "stop it, or point PYRO_MANAGER_SOCKET (or --socket) at another path",
+    });
+  }
+  await rm(socketPath, { force: true });
 }
 
 /** Serves the manager on config.socketPath until close() (or SIGTERM/SIGINT). Throws AlreadyRunning when another one owns the socket. */
 export async function serveManager(config: ManagerConfig, opts: { log?: Logger; handleSignals?: boolean } = {}): Promise<ManagerHandle> {
-  await prepareDirs(config);
-  const release = acquireLock(`${config.socketPath}.lock`);
+  // Checked before anything is made or locked: a bad path must cost nothing.
+  const problem = socketPathProblem(config.socketPath, config.stateDir);
+  if (problem) throw problem;
+  await prepareDirs(config).catch((err: unknown) => startFailed(config, err));
+  const release = await acquireLock(`${config.socketPath}.lock`);
   const log = opts.log ?? fileLogger(config.logPath, config.debug);
   try {
-    await removeLeftoverSandboxes(config);
-    const { routes, pool } = buildManager(config, log);
-    await rm(config.socketPath, { force: true }); // stale: the lock says no manager owns it
+    await removeLeftoverSandboxes(join(config.stateDir, "sandboxes"), log);
+    const { routes, pool, store } = buildManager(config, log);
+    // Old copies whose sandboxes are gone, and builds a crash cut short: off the start-up path.
+    void store.collect().catch((err: unknown) => log.warn("tidying the environment cache failed", { err }));
+    await freeSocketPath(config.socketPath, config.stateDir);
     const server = createServer(grpcHandler({ routes, readMaxBytes: MAX_REQUEST_BYTES, log }));
     const umask = process.umask(0o177); // the socket is born owner-only, no window
     try {
@@ -131,7 +174,7 @@ export async function serveManager(config: ManagerConfig, opts: { log?: Logger; 
         server.close();
         await pool.close();
         await rm(config.socketPath, { force: true });
-        release();
+        await release();
       })());
     if (opts.handleSignals) {
       for (const sig of ["SIGTERM", "SIGINT"] as const) {
@@ -140,7 +183,24 @@ export async function serveManager(config: ManagerConfig, opts: { log?: Logger; 
     }
     return { close };
   } catch (err) {
-    release();
-    throw err;
+    await release();
+    startFailed(config, err);
   }
+}
+
+/**
+ * Notes why the manager could not start in its log, where a client that started it in the
+ * background points the user, then throws `err`. Written synchronously: the process is about
+ * to exit. Nothing is created for it: no log directory, no log.
+ */
+function startFailed(config: ManagerConfig, err: unknown): never {
+  try {
+    if (statSync(dirname(config.logPath)).isDirectory()) {
+      const why = err instanceof PyroError ? { code: err.code, message: err.message, hint: err.hint } : { message: (err as Error).message };
+      appendFileSync(config.logPath, JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "manager could not start", ...why }) + "\n", { mode: 0o600 });
+    }
+  } catch {
+    // The log is a courtesy here; the error itself still reaches the caller.
+  }
+  throw err;
 }

@@ -3,8 +3,6 @@
  * take a fresh sandbox → exec through its agent, streaming events → delete the sandbox.
  * A plain class; the gRPC RunService is a thin adapter over it.
  */
-import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { LimitsSchema } from "../../proto/gen/pyro/common/v1/limits_pb.js";
 import { type RunRequest, type RunResponse, RunResponseSchema } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
@@ -20,6 +18,7 @@ import type { BackendRegistry } from "./backends/registry.js";
 import { breachError, PIDS_MAX, type LimitsInForce, type Resources } from "./backends/resources.js";
 import { findEntry } from "./environments/catalog.js";
 import type { EnvironmentStore, InstalledEnvironment } from "./environments/store.js";
+import { CopyGone, createLeasedSandbox } from "./leased-sandbox.js";
 import type { Logger } from "./logger.js";
 import { pullProgress } from "./progress.js";
 import type { SandboxPool } from "./sandbox-pool.js";
@@ -87,10 +86,6 @@ function limitsMessage(l: LimitsInForce): MessageInitShape<typeof LimitsSchema> 
   return { vcpuCount: limit(l.vcpuCount), memMib: limit(l.memMib), diskMib: limit(l.diskMib), pids: limit(l.pids) };
 }
 
-function newSandboxId(): string {
-  return `sb-${randomBytes(5).toString("hex")}`;
-}
-
 export class Runner {
   constructor(private readonly o: RunnerOptions) {}
 
@@ -99,38 +94,61 @@ export class Runner {
     const v = validateRun(req);
     const backend = await this.o.backends.select(req.backend || this.o.defaultBackend, req.allowHostCompat);
 
-    // The host backend runs on the host's own filesystem: no environment to install.
-    let rootfs = "";
-    let digest = "host";
-    if (backend.isolated) {
-      let installed = await this.o.store.get(v.entry.name);
-      if (!installed) {
-        installed = yield* withProgress<RunResponse, InstalledEnvironment>((push) =>
+    const resources: Resources = { vcpuCount: v.vcpuCount, memMib: v.memMib, diskMib: v.diskMib, pidsMax: PIDS_MAX };
+    let sandbox: Sandbox | undefined;
+    let copy: InstalledEnvironment | undefined;
+    let key = "";
+    for (let attempt = 1; !sandbox; attempt++) {
+      // The host backend runs on the host's own filesystem: no environment to install.
+      if (backend.isolated) {
+        // A corrupt copy is left to its users; ensure() builds a new one beside it.
+        copy = await this.o.store.get(v.entry.name).catch((err: unknown) => {
+          if (err instanceof PyroError && err.code === "environment_corrupt") return undefined;
+          throw err;
+        });
+        copy ??= yield* withProgress<RunResponse, InstalledEnvironment>((push) =>
           this.o.store.ensure(v.entry.name, { signal, onProgress: (p) => push(event({ case: "progress", value: pullProgress(p) })) }),
         );
       }
-      rootfs = installed.rootfs;
-      digest = installed.manifest.rootfsDigest;
+      // Keyed by the copy itself (a ready sandbox of a replaced copy is never handed out) and the limits.
+      const kind = `${v.entry.name}|${backend.name}|`;
+      key = `${kind}${resources.vcpuCount}|${resources.memMib}|${resources.diskMib}|${copy?.dir ?? "host"}`;
+      const leased = copy;
+      const make = () =>
+        createLeasedSandbox({ backend, store: this.o.store, stateDir: this.o.stateDir, log: this.o.log, environment: v.entry.name, copy: leased, network: req.network, resources }, signal);
+      try {
+        // Sandboxes with network are made to order; the rest come ready from the pool.
+        if (req.network) sandbox = await make();
+        else {
+          // Ready sandboxes of an older copy hold it on disk; let them go.
+          void this.o.pool.drop(kind, (k) => k === key);
+          sandbox = await this.o.pool.take(key, make);
+        }
+      } catch (err) {
+        // The copy was replaced or removed between finding and leasing it (a rebuild, a prune, another manager): find the current one.
+        if (!(err instanceof CopyGone)) throw err;
+        if (attempt >= 3) {
+          throw new PyroError("sandbox_start_failed", `the environment "${v.entry.name}" was replaced or removed each time a sandbox was about to use it`, {
+            hint: "something keeps pruning or rebuilding it (another pyro manager?); try again",
+          });
+        }
+        this.o.log.info("environment copy went away before use; resolving it again", { environment: v.entry.name, path: err.path });
+      }
     }
 
-    const resources: Resources = { vcpuCount: v.vcpuCount, memMib: v.memMib, diskMib: v.diskMib, pidsMax: PIDS_MAX };
-    const key = `${v.entry.name}|${digest}|${backend.name}|${resources.vcpuCount}|${resources.memMib}|${resources.diskMib}`;
-    const make = () => {
-      const id = newSandboxId();
-      return backend.create({ id, dir: join(this.o.stateDir, "sandboxes", id), environment: { name: v.entry.name, rootfs }, network: req.network, resources }, signal);
-    };
-    // Sandboxes with network are made to order; the rest come ready from the pool.
-    const sandbox = req.network ? await make() : await this.o.pool.take(key, make);
     try {
       yield* this.exec(sandbox, req, v.commandSeconds, v.ttlSeconds, t0, signal);
     } finally {
       // Off the caller's path: the stream ends as soon as the command has; the sandbox is
-      // torn down, and the pool topped up, after the answer has left.
-      void sandbox
+      // torn down (ending its lease), and the pool topped up, after the answer has left.
+      const done = sandbox;
+      const used = copy;
+      void done
         .destroy()
-        .catch((err) => this.o.log.warn("sandbox destroy failed", { sandbox: sandbox.id, error: err }))
-        .finally(() => {
-          if (!req.network) this.o.pool.refill(key);
+        .catch((err) => this.o.log.warn("sandbox destroy failed", { sandbox: done.id, error: err }))
+        .finally(async () => {
+          // Ready sandboxes only of a current, sound copy: one of a replaced or corrupt copy would keep it on disk.
+          if (!req.network && (!used || (await this.o.store.isUsable(used)))) this.o.pool.refill(key);
         });
     }
   }

@@ -15,6 +15,7 @@ function counter() {
       backend: "namespace",
       environment: "debian:12",
       network: false,
+      pid: process.pid,
       agent: {} as Sandbox["agent"],
       limits: unenforcedLimits({ vcpuCount: 1, memMib: 1024, diskMib: 4096, pidsMax: 1024 }, "fake"),
       breaches: async () => [],
@@ -70,6 +71,21 @@ describe("SandboxPool", () => {
     pool.refill("k");
     await pool.take("k", c.create);
     expect(c.made()).toBe(2);
+    await pool.close();
+  });
+
+  it("drops the ready sandboxes of a replaced copy, keeping the current kind's", async () => {
+    const c = counter();
+    const pool = new SandboxPool({ size: 1, idleMs: 60_000, log: silentLogger });
+    await pool.take("debian:12|namespace|/old", c.create);
+    pool.refill("debian:12|namespace|/old");
+    await pool.take("debian:12|namespace|/new", c.create);
+    pool.refill("debian:12|namespace|/new");
+    await pool.take("debian:12-base|namespace|/b", c.create);
+    pool.refill("debian:12-base|namespace|/b");
+    await new Promise((r) => setTimeout(r, 10));
+    await pool.drop("debian:12|namespace|", (key) => key === "debian:12|namespace|/new");
+    expect(c.destroyed).toEqual(["sb-2"]); // the old copy's ready sandbox, which held it on disk
     await pool.close();
   });
 });

@@ -79,11 +79,16 @@ export class SandboxPool {
     }
   }
 
-  /** Drops every ready sandbox of kinds whose key starts with `prefix` (e.g. an environment that was rebuilt or pruned). */
-  async drop(prefix = ""): Promise<void> {
+  /**
+   * Drops every ready sandbox of kinds whose key starts with `prefix` (e.g. an environment
+   * that was rebuilt or pruned), except kinds `keep` says to keep. Destroying a sandbox ends
+   * its lease on its environment copy, so an old copy is not kept on disk for ready sandboxes
+   * nobody will take.
+   */
+  async drop(prefix = "", keep: (key: string) => boolean = () => false): Promise<void> {
     const doomed: Promise<void>[] = [];
     for (const [key, kind] of this.kinds) {
-      if (!key.startsWith(prefix)) continue;
+      if (!key.startsWith(prefix) || keep(key)) continue;
       this.kinds.delete(key);
       doomed.push(...kind.ready.map((s) => s.destroy()));
       doomed.push(...kind.pending.map((p) => p.then((s) => s?.destroy())));

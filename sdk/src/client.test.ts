@@ -65,7 +65,7 @@ function routes(router: ConnectRouter) {
       if (req.name !== "debian:12") throw toConnectError(new PyroError("environment_not_found", `unknown environment "${req.name}"`, { hint: "pick another" }));
       return { environment: env12 };
     },
-    pruneEnvironments: (req) => ({ removedPaths: req.all ? ["/a", "/b"] : ["/a"], freedBytes: 1234n }),
+    pruneEnvironments: (req) => ({ removedPaths: req.all ? ["/a", "/b"] : ["/a"], freedBytes: 1234n, kept: [{ path: "/c", reason: "in use by 1 running sandbox" }] }),
   });
   router.service(SystemService, {
     getVersion: () => ({ version: "9.9.9", pid: 42, uptimeSeconds: 7n }),
@@ -335,7 +335,7 @@ describe("environments, doctor, version", () => {
     expect(phases).toEqual(["download@12"]);
 
     expect((await pyro.environments.inspect("debian:12")).manifest?.installedPackages).toEqual(["bash=5"]);
-    expect(await pyro.environments.prune({ all: true })).toEqual({ removedPaths: ["/a", "/b"], freedBytes: 1234 });
+    expect(await pyro.environments.prune({ all: true })).toEqual({ removedPaths: ["/a", "/b"], freedBytes: 1234, kept: [{ path: "/c", reason: "in use by 1 running sandbox" }] });
     expect(await pyro.version()).toEqual({ client: expect.any(String), manager: "9.9.9", managerPid: 42, managerUptimeSeconds: 7 });
   });
 

@@ -78,7 +78,7 @@ export function toEnvironment(e: Environment): EnvironmentInfo {
 }
 
 export function toPruneResult(r: PruneEnvironmentsResponse): PruneResult {
-  return { removedPaths: [...r.removedPaths], freedBytes: Number(r.freedBytes) };
+  return { removedPaths: [...r.removedPaths], freedBytes: Number(r.freedBytes), kept: r.kept.map((k) => ({ path: k.path, reason: k.reason })) };
 }
 
 export function toDoctorReport(r: DoctorResponse): DoctorReport {

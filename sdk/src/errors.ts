@@ -22,6 +22,7 @@ interface ErrorSpec {
 
 export const ERRORS = {
   invalid_argument: { grpc: Code.InvalidArgument, exit: 125, hint: "run the command with --help to see its arguments" },
+  invalid_configuration: { grpc: Code.FailedPrecondition, exit: 125, hint: "fix the PYRO_* environment variable or flag the message names" },
   environment_not_found: { grpc: Code.NotFound, exit: 125, hint: "run `pyro env list` to see the environments" },
   environment_build_failed: { grpc: Code.Unavailable, exit: 125, hint: "check that the Debian mirror is reachable (PYRO_DEBIAN_MIRROR), then run `pyro env pull` again" },
   environment_corrupt: { grpc: Code.DataLoss, exit: 125, hint: "run `pyro env pull --force` to rebuild it" },

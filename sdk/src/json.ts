@@ -97,8 +97,8 @@ export function environmentListJson(list: EnvironmentInfo[]): { environments: En
   return { environments: list.map(environmentJson) };
 }
 
-export function pruneResultJson(r: PruneResult): { removed_paths: string[]; freed_bytes: number } {
-  return { removed_paths: r.removedPaths, freed_bytes: r.freedBytes };
+export function pruneResultJson(r: PruneResult): { removed_paths: string[]; freed_bytes: number; kept: { path: string; reason: string }[] } {
+  return { removed_paths: r.removedPaths, freed_bytes: r.freedBytes, kept: r.kept.map((k) => ({ path: k.path, reason: k.reason })) };
 }
 
 export function doctorReportJson(r: DoctorReport) {

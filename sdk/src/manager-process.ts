@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defaultStateDir } from "../../host/src/config.js";
+import { defaultStateDir, socketPathProblem } from "../../host/src/config.js";
 import { PyroError } from "./errors.js";
 import type { Env } from "./types.js";
 
@@ -31,6 +31,9 @@ export function findCliBundle(fromUrl: string = import.meta.url): string | undef
  * replaces the program part, `node dist/pyro.mjs`; `manager serve --socket PATH` is appended.
  */
 export function managerCommand(env: Env, socketPath: string): string[] {
+  // A manager that would refuse this path must not be started: the client would wait for it in vain.
+  const problem = socketPathProblem(socketPath, defaultStateDir(env));
+  if (problem) throw problem;
   const serve = ["manager", "serve", "--socket", socketPath];
   const override = env.PYRO_MANAGER_COMMAND;
   if (override) {

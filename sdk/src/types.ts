@@ -183,10 +183,12 @@ export interface PruneOptions extends CallOptions {
   all?: boolean;
 }
 
-/** What `environments.prune()` removed. */
+/** What `environments.prune()` removed, and what it kept because it is in use. */
 export interface PruneResult {
   removedPaths: string[];
   freedBytes: number;
+  /** Copies left in place: running sandboxes use them, or a build holds the environment. */
+  kept: { path: string; reason: string }[];
 }
 
 export type CheckStatusName = "ok" | "warn" | "fail";

@@ -3,7 +3,10 @@
  * behind Connect's router transport stands in for the sandbox (the real thing, in real
  * sandboxes, is e2e/agent-link.test.ts).
  */
-import { describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError, createClient, createRouterTransport, type ServiceImpl } from "@connectrpc/connect";
@@ -19,6 +22,11 @@ import { Runner } from "../runner.js";
 import { SandboxPool } from "../sandbox-pool.js";
 import { Writable } from "node:stream";
 
+// The runner makes each sandbox's directory (with its record) before the backend runs.
+const stateDir = mkdtempSync(join(tmpdir(), "pyro-runner-agent-"));
+mkdirSync(join(stateDir, "sandboxes"));
+afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
+
 type Ev = MessageInitShape<typeof ExecResponseSchema>["event"];
 const ev = (e: Ev): ExecResponse => create(ExecResponseSchema, { event: e });
 
@@ -32,6 +40,7 @@ async function runAgainst(exec: ServiceImpl<typeof AgentService>["exec"], opts: 
     backend: "host",
     environment: "debian:12",
     network: false,
+    pid: process.pid,
     agent: createClient(AgentService, transport),
     limits: unenforcedLimits({ vcpuCount: 1, memMib: 1024, diskMib: 4096, pidsMax: 1024 }, "the host backend"),
     breaches: async () => [],
@@ -40,7 +49,7 @@ async function runAgainst(exec: ServiceImpl<typeof AgentService>["exec"], opts: 
   };
   const backend: Backend = { name: "host", isolated: false, probe: async () => ({ available: true, detail: "", hint: "" }), create: async () => sandbox };
   const pool = new SandboxPool({ size: 0, idleMs: 60_000, log });
-  const runner = new Runner({ stateDir: "/nonexistent", store: {} as EnvironmentStore, backends: new BackendRegistry([backend]), pool, defaultBackend: "", log });
+  const runner = new Runner({ stateDir, store: {} as EnvironmentStore, backends: new BackendRegistry([backend]), pool, defaultBackend: "", log });
   const req = create(RunRequestSchema, { environment: "debian:12", argv: ["fuzz"], backend: "host", allowHostCompat: true, timeoutSeconds: 5 });
   const events: RunResponse["event"]["case"][] = [];
   const responses: RunResponse[] = [];

@@ -118,6 +118,7 @@ function agentProcessSandbox(o: AgentProcessSandboxOptions): Sandbox {
     environment: o.environment,
     network: o.network,
     seccomp: o.seccomp,
+    pid: o.child.pid ?? 0,
     agent: createClient(AgentService, conn.transport),
     limits: o.limits,
     breaches: o.breaches ?? (async () => []),

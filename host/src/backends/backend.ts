@@ -36,6 +36,8 @@ export interface Sandbox {
   readonly backend: BackendName;
   readonly environment: string;
   readonly network: boolean;
+  /** The host pid of the process whose life is the sandbox's (its lease on its environment names it). */
+  readonly pid: number;
   /** The seccomp filter around the agent and its commands ("pyro-default/x86_64"); absent when none (the host backend). */
   readonly seccomp?: string;
   /** The guest agent's API. */

@@ -27,6 +27,8 @@ export function environmentService(o: { store: EnvironmentStore; pool: SandboxPo
           onProgress: (p) => push(create(PullEnvironmentResponseSchema, { event: { case: "progress", value: pullProgress(p) } })),
         }),
       );
+      // Ready sandboxes of a copy this pull replaced would keep it on disk.
+      await o.pool.drop(`${entry.name}|`, (key) => key.endsWith(`|${installed.dir}`));
       yield create(PullEnvironmentResponseSchema, { event: { case: "environment", value: environmentMessage(entry, installed) } });
     }),
     inspectEnvironment: unary(log, "InspectEnvironment", async (req) => {
@@ -37,7 +39,7 @@ export function environmentService(o: { store: EnvironmentStore; pool: SandboxPo
       // Ready sandboxes may sit on what is pruned; they are cheap to make again.
       await o.pool.drop();
       const r = await store.prune({ all: req.all });
-      return { removedPaths: r.removedPaths, freedBytes: BigInt(r.freedBytes) };
+      return { removedPaths: r.removedPaths, freedBytes: BigInt(r.freedBytes), kept: r.kept };
     }),
   };
 }

@@ -1,4 +1,4 @@
-/** `pyro env prune [--all]`: remove half-built, corrupt and outdated environment copies. */
+/** `pyro env prune [--all]`: remove half-built, corrupt and outdated environment copies; copies in use are kept and listed. */
 import { pruneResultJson } from "../../../../sdk/src/json.js";
 import type { CommandModule } from "../../context.js";
 import { writeJson } from "../../context.js";
@@ -15,6 +15,7 @@ export const prune: CommandModule<{ all: boolean }> = {
       return;
     }
     for (const p of r.removedPaths) ctx.io.stdout.write(`removed ${p}\n`);
+    for (const k of r.kept) ctx.io.stdout.write(`kept ${k.path}: ${k.reason}\n`);
     ctx.io.stdout.write(`freed ${bytes(r.freedBytes)} (${r.removedPaths.length} path${r.removedPaths.length === 1 ? "" : "s"})\n`);
   },
 };

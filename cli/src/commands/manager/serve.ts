@@ -36,7 +36,7 @@ export const serve: CommandModule<{ socket?: string }> = {
       server = await serveManager(config);
     } catch (err) {
       if (err instanceof AlreadyRunning) {
-        throw new PyroError("manager_already_running", `a pyro manager (pid ${err.pid}) already serves ${config.socketPath}`, { cause: err });
+        throw new PyroError("manager_already_running", `a pyro manager${err.pid ? ` (pid ${err.pid})` : ""} already serves ${config.socketPath}`, { cause: err });
       }
       throw err;
     }

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pyro/manager/v1/environment_service.proto.
  */
 export const file_pyro_manager_v1_environment_service: GenFile = /*@__PURE__*/
-  fileDesc("CilweXJvL21hbmFnZXIvdjEvZW52aXJvbm1lbnRfc2VydmljZS5wcm90bxIPcHlyby5tYW5hZ2VyLnYxIhkKF0xpc3RFbnZpcm9ubWVudHNSZXF1ZXN0Ik4KGExpc3RFbnZpcm9ubWVudHNSZXNwb25zZRIyCgxlbnZpcm9ubWVudHMYASADKAsyHC5weXJvLm1hbmFnZXIudjEuRW52aXJvbm1lbnQiNQoWUHVsbEVudmlyb25tZW50UmVxdWVzdBIMCgRuYW1lGAEgASgJEg0KBWZvcmNlGAIgASgIIooBChdQdWxsRW52aXJvbm1lbnRSZXNwb25zZRIxCghwcm9ncmVzcxgBIAEoCzIdLnB5cm8ubWFuYWdlci52MS5QdWxsUHJvZ3Jlc3NIABIzCgtlbnZpcm9ubWVudBgCIAEoCzIcLnB5cm8ubWFuYWdlci52MS5FbnZpcm9ubWVudEgAQgcKBWV2ZW50IikKGUluc3BlY3RFbnZpcm9ubWVudFJlcXVlc3QSDAoEbmFtZRgBIAEoCSJPChpJbnNwZWN0RW52aXJvbm1lbnRSZXNwb25zZRIxCgtlbnZpcm9ubWVudBgBIAEoCzIcLnB5cm8ubWFuYWdlci52MS5FbnZpcm9ubWVudCInChhQcnVuZUVudmlyb25tZW50c1JlcXVlc3QSCwoDYWxsGAEgASgIIkcKGVBydW5lRW52aXJvbm1lbnRzUmVzcG9uc2USFQoNcmVtb3ZlZF9wYXRocxgBIAMoCRITCgtmcmVlZF9ieXRlcxgCIAEoBDLAAwoSRW52aXJvbm1lbnRTZXJ2aWNlEmcKEExpc3RFbnZpcm9ubWVudHMSKC5weXJvLm1hbmFnZXIudjEuTGlzdEVudmlyb25tZW50c1JlcXVlc3QaKS5weXJvLm1hbmFnZXIudjEuTGlzdEVudmlyb25tZW50c1Jlc3BvbnNlEmYKD1B1bGxFbnZpcm9ubWVudBInLnB5cm8ubWFuYWdlci52MS5QdWxsRW52aXJvbm1lbnRSZXF1ZXN0GigucHlyby5tYW5hZ2VyLnYxLlB1bGxFbnZpcm9ubWVudFJlc3BvbnNlMAESbQoSSW5zcGVjdEVudmlyb25tZW50EioucHlyby5tYW5hZ2VyLnYxLkluc3BlY3RFbnZpcm9ubWVudFJlcXVlc3QaKy5weXJvLm1hbmFnZXIudjEuSW5zcGVjdEVudmlyb25tZW50UmVzcG9uc2USagoRUHJ1bmVFbnZpcm9ubWVudHMSKS5weXJvLm1hbmFnZXIudjEuUHJ1bmVFbnZpcm9ubWVudHNSZXF1ZXN0GioucHlyby5tYW5hZ2VyLnYxLlBydW5lRW52aXJvbm1lbnRzUmVzcG9uc2ViBnByb3RvMw", [file_pyro_manager_v1_environment]);
+  fileDesc("CilweXJvL21hbmFnZXIvdjEvZW52aXJvbm1lbnRfc2VydmljZS5wcm90bxIPcHlyby5tYW5hZ2VyLnYxIhkKF0xpc3RFbnZpcm9ubWVudHNSZXF1ZXN0Ik4KGExpc3RFbnZpcm9ubWVudHNSZXNwb25zZRIyCgxlbnZpcm9ubWVudHMYASADKAsyHC5weXJvLm1hbmFnZXIudjEuRW52aXJvbm1lbnQiNQoWUHVsbEVudmlyb25tZW50UmVxdWVzdBIMCgRuYW1lGAEgASgJEg0KBWZvcmNlGAIgASgIIooBChdQdWxsRW52aXJvbm1lbnRSZXNwb25zZRIxCghwcm9ncmVzcxgBIAEoCzIdLnB5cm8ubWFuYWdlci52MS5QdWxsUHJvZ3Jlc3NIABIzCgtlbnZpcm9ubWVudBgCIAEoCzIcLnB5cm8ubWFuYWdlci52MS5FbnZpcm9ubWVudEgAQgcKBWV2ZW50IikKGUluc3BlY3RFbnZpcm9ubWVudFJlcXVlc3QSDAoEbmFtZRgBIAEoCSJPChpJbnNwZWN0RW52aXJvbm1lbnRSZXNwb25zZRIxCgtlbnZpcm9ubWVudBgBIAEoCzIcLnB5cm8ubWFuYWdlci52MS5FbnZpcm9ubWVudCInChhQcnVuZUVudmlyb25tZW50c1JlcXVlc3QSCwoDYWxsGAEgASgIInsKGVBydW5lRW52aXJvbm1lbnRzUmVzcG9uc2USFQoNcmVtb3ZlZF9wYXRocxgBIAMoCRITCgtmcmVlZF9ieXRlcxgCIAEoBBIyCgRrZXB0GAMgAygLMiQucHlyby5tYW5hZ2VyLnYxLktlcHRFbnZpcm9ubWVudENvcHkiMwoTS2VwdEVudmlyb25tZW50Q29weRIMCgRwYXRoGAEgASgJEg4KBnJlYXNvbhgCIAEoCTLAAwoSRW52aXJvbm1lbnRTZXJ2aWNlEmcKEExpc3RFbnZpcm9ubWVudHMSKC5weXJvLm1hbmFnZXIudjEuTGlzdEVudmlyb25tZW50c1JlcXVlc3QaKS5weXJvLm1hbmFnZXIudjEuTGlzdEVudmlyb25tZW50c1Jlc3BvbnNlEmYKD1B1bGxFbnZpcm9ubWVudBInLnB5cm8ubWFuYWdlci52MS5QdWxsRW52aXJvbm1lbnRSZXF1ZXN0GigucHlyby5tYW5hZ2VyLnYxLlB1bGxFbnZpcm9ubWVudFJlc3BvbnNlMAESbQoSSW5zcGVjdEVudmlyb25tZW50EioucHlyby5tYW5hZ2VyLnYxLkluc3BlY3RFbnZpcm9ubWVudFJlcXVlc3QaKy5weXJvLm1hbmFnZXIudjEuSW5zcGVjdEVudmlyb25tZW50UmVzcG9uc2USagoRUHJ1bmVFbnZpcm9ubWVudHMSKS5weXJvLm1hbmFnZXIudjEuUHJ1bmVFbnZpcm9ubWVudHNSZXF1ZXN0GioucHlyby5tYW5hZ2VyLnYxLlBydW5lRW52aXJvbm1lbnRzUmVzcG9uc2ViBnByb3RvMw", [file_pyro_manager_v1_environment]);
 
 /**
  * ListEnvironmentsRequest is empty for now.
@@ -179,7 +179,7 @@ export const PruneEnvironmentsRequestSchema: GenMessage<PruneEnvironmentsRequest
   messageDesc(file_pyro_manager_v1_environment_service, 6);
 
 /**
- * PruneEnvironmentsResponse says what was removed.
+ * PruneEnvironmentsResponse says what was removed, and what was kept because it is in use.
  *
  * @generated from message pyro.manager.v1.PruneEnvironmentsResponse
  */
@@ -197,6 +197,13 @@ export type PruneEnvironmentsResponse = Message<"pyro.manager.v1.PruneEnvironmen
    * @generated from field: uint64 freed_bytes = 2;
    */
   freedBytes: bigint;
+
+  /**
+   * Copies that would have been removed but were kept: running sandboxes use them, or a build holds the environment.
+   *
+   * @generated from field: repeated pyro.manager.v1.KeptEnvironmentCopy kept = 3;
+   */
+  kept: KeptEnvironmentCopy[];
 };
 
 /**
@@ -205,6 +212,34 @@ export type PruneEnvironmentsResponse = Message<"pyro.manager.v1.PruneEnvironmen
  */
 export const PruneEnvironmentsResponseSchema: GenMessage<PruneEnvironmentsResponse> = /*@__PURE__*/
   messageDesc(file_pyro_manager_v1_environment_service, 7);
+
+/**
+ * KeptEnvironmentCopy is a cached copy prune left in place.
+ *
+ * @generated from message pyro.manager.v1.KeptEnvironmentCopy
+ */
+export type KeptEnvironmentCopy = Message<"pyro.manager.v1.KeptEnvironmentCopy"> & {
+  /**
+   * Host path of the copy.
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * Why it was kept, e.g. "in use by 1 running sandbox: sb-0123456789 (pid 4242)".
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message pyro.manager.v1.KeptEnvironmentCopy.
+ * Use `create(KeptEnvironmentCopySchema)` to create a new message.
+ */
+export const KeptEnvironmentCopySchema: GenMessage<KeptEnvironmentCopy> = /*@__PURE__*/
+  messageDesc(file_pyro_manager_v1_environment_service, 8);
 
 /**
  * EnvironmentService lists, installs, inspects and prunes cached environments.
@@ -243,7 +278,7 @@ export const EnvironmentService: GenService<{
     output: typeof InspectEnvironmentResponseSchema;
   },
   /**
-   * PruneEnvironments removes half-built, corrupt and outdated copies (and with all, every copy).
+   * PruneEnvironments removes half-built, corrupt and outdated copies (and with all, every copy), keeping copies in use.
    *
    * @generated from rpc pyro.manager.v1.EnvironmentService.PruneEnvironments
    */
