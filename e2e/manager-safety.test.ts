@@ -91,7 +91,7 @@ describe("configuration that could destroy files", () => {
     writeFileSync(join(state, "sandboxes", "theirs.txt"), "not pyro's");
     const env = pyroEnv(d, { PYRO_STATE_DIR: state, PYRO_MANAGER_SOCKET: join(state, "manager.sock") });
     const r = pyro(["env", "list"], env);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(125);
     expect(r.stderr).toContain(`see the manager log at ${join(state, "manager.log")}`);
     expect(readFileSync(join(state, "manager.log"), "utf8")).toContain("is not a directory only this user can write");
     expect(readdirSync(join(state, "sandboxes"))).toEqual(["theirs.txt"]);
@@ -103,12 +103,12 @@ describe("configuration that could destroy files", () => {
     writeFileSync(file, "my notes\n");
     const env = pyroEnv(d, { PYRO_MANAGER_SOCKET: file });
     const r = pyro(["env", "list"], env);
-    expect(r.status, r.stderr).toBe(1);
+    expect(r.status, r.stderr).toBe(125);
     expect(r.stderr).toContain(`invalid_configuration: ${file} exists and is not a socket`);
     expect(readFileSync(file, "utf8")).toBe("my notes\n");
     // By hand, too.
     const s = pyro(["manager", "serve", "--socket", file], env);
-    expect(s.status).toBe(1);
+    expect(s.status).toBe(125);
     expect(s.stderr).toContain("invalid_configuration");
     expect(readFileSync(file, "utf8")).toBe("my notes\n");
   });
@@ -117,10 +117,10 @@ describe("configuration that could destroy files", () => {
     const d = dir();
     const env = pyroEnv(d, { PYRO_MANAGER_SOCKET: join(d, "no", "such", "m.sock") });
     const r = pyro(["--json", "env", "list"], env);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(125);
     expect(JSON.parse(r.stdout).error).toMatchObject({ code: "invalid_configuration", message: expect.stringContaining("does not exist") });
     expect(existsSync(join(d, "no"))).toBe(false);
-    expect(pyro(["manager", "serve", "--socket", join(d, "no", "m.sock")], env).status).toBe(1);
+    expect(pyro(["manager", "serve", "--socket", join(d, "no", "m.sock")], env).status).toBe(125);
     expect(existsSync(join(d, "no"))).toBe(false);
   });
 
@@ -129,10 +129,10 @@ describe("configuration that could destroy files", () => {
     const long = join(d, "s".repeat(120 - d.length));
     const env = pyroEnv(d, { PYRO_MANAGER_SOCKET: long });
     const r = pyro(["run", "debian:12", "--", "true"], env);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(125);
     expect(r.stderr).toContain(`is ${Buffer.byteLength(long)} bytes; a Unix socket path holds at most 107`);
     const s = pyro(["manager", "serve", "--socket", long], env);
-    expect(s.status).toBe(1);
+    expect(s.status).toBe(125);
     expect(s.stderr).toContain("a Unix socket path holds at most 107");
     expect(readdirSync(d).filter((n) => n.startsWith("sss"))).toEqual([]); // no truncated socket left anywhere
   });
