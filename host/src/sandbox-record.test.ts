@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "./logger.js";
-import { identify, self, type ProcessIdentity } from "./process-identity.js";
+import { self } from "./process-identity.js";
+import { deadProcess } from "./testing.js";
 import { createSandboxDir, RECORD_FILE, removeLeftoverSandboxes, writeSandboxRecord } from "./sandbox-record.js";
 
 let dir: string;
@@ -15,15 +15,6 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function deadProcess(): Promise<ProcessIdentity> {
-  const child = spawn("sleep", ["60"]);
-  const id = (await identify(child.pid!))!;
-  await new Promise((r) => {
-    child.once("exit", r);
-    child.kill("SIGKILL");
-  });
-  return id;
-}
 
 describe("removeLeftoverSandboxes", () => {
   it("deletes only sandbox directories pyro recorded whose processes are all gone", async () => {

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { spawn } from "node:child_process";
 import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, stat, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { PullPhase } from "../../../proto/gen/pyro/manager/v1/environment_pb.js";
 import { PyroError } from "../../../sdk/src/errors.js";
 import { silentLogger } from "../logger.js";
-import { identify, self, type ProcessIdentity } from "../process-identity.js";
+import { self } from "../process-identity.js";
+import { deadProcess } from "../testing.js";
 import type { BuildOptions, EnvironmentBuilder } from "./builder.js";
 import type { CatalogEntry } from "./catalog.js";
 import { EnvironmentStore, type EnsureProgress } from "./store.js";
@@ -55,16 +55,6 @@ const envDir = (...parts: string[]) => join(cacheDir, "environments", ...parts);
 const listing = async (...parts: string[]) => (await readdir(envDir(...parts))).sort();
 const exists = (path: string) => stat(path).then(() => true, () => false);
 
-/** The identity of a process that has exited: what a lease of a sandbox that died names. */
-async function deadProcess(): Promise<ProcessIdentity> {
-  const child = spawn("sleep", ["60"]);
-  const id = (await identify(child.pid!))!;
-  await new Promise((r) => {
-    child.once("exit", r);
-    child.kill("SIGKILL");
-  });
-  return id;
-}
 
 beforeEach(async () => {
   cacheDir = await mkdtemp(join(tmpdir(), "pyro-store-test-"));
