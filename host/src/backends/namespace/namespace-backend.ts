@@ -15,6 +15,7 @@ import type { LimitBreach, LimitsInForce, LimitState, Resources } from "../resou
 import { createSandboxCgroup, detectCgroups, removeStaleCgroups, type CgroupSupport, type SandboxCgroup } from "./cgroups.js";
 import { makeDiskImage, probeDisk } from "./disk-image.js";
 import { readSandboxPid } from "./info-fd.js";
+import { runText } from "./run-text.js";
 import { seccompFilter, seccompLabel, sendSeccompFilter, type SeccompFilter } from "./seccomp-filter.js";
 import { bwrapArgs, encodeArgs, MASKED_PROC_DIRS, MASKED_PROC_FILES, RUNTIME_MOUNT, WORKSPACE_IN_SANDBOX } from "./bwrap-args.js";
 import { LAUNCH_ENV, LAUNCH_FDS, launchArgv, launchLayout, SANDBOX_NAMES, type LaunchPlan } from "./sandbox-launch.js";
@@ -111,7 +112,8 @@ export class NamespaceBackend implements Backend {
       const plan: LaunchPlan = { dir, rootfs: "/usr", runtime: "/usr", user: this.user(), network: false };
       const child = launch(plan, ["/bin/true"], seccomp);
       const stderr = collect(child);
-      const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.once("exit", (c, s) => r([c, s])));
+      // 'close', not 'exit': the last of its stderr may still be unread at its exit.
+      const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.once("close", (c, s) => r([c, s])));
       if (code !== 0) throw new Error(stderr().trim().split("\n").slice(-1)[0] || `exit ${code ?? signal}`);
       return { available: true, detail: `${version}; user, mount, pid, ipc, uts, net namespaces and overlayfs work`, hint: "" };
     } catch (err) {
@@ -244,17 +246,6 @@ function limitsInForce(r: Resources, e: Enforcement, cgroup: SandboxCgroup | und
     pids: byCgroup(r.pidsMax, "process limit"),
     diskMib: e.disk.available ? { value: r.diskMib, enforced: true, detail: e.disk.detail } : { value: r.diskMib, enforced: false, detail: e.disk.reason },
   };
-}
-
-/** The trimmed stdout of `program args`, or "" when it cannot run. */
-function runText(program: string, args: string[]): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn(program, args, { stdio: ["ignore", "pipe", "ignore"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.once("error", () => resolve(""));
-    child.once("exit", (code) => resolve(code === 0 ? out.trim() : ""));
-  });
 }
 
 /** Keeps the last few KiB of a child's stderr. */
