@@ -64,7 +64,7 @@ function buildManager(config: ManagerConfig, log: Logger, env: Record<string, st
     router.service(EnvironmentService, environmentService({ store, pool, log }));
     router.service(SystemService, systemService({ backends, store, stateDir: config.stateDir, cacheDir: config.cacheDir, defaultBackend: config.backend, namespaceLimits: () => namespace.enforceable(), log }));
   };
-  return { routes, pool, store, backends, runner };
+  return { routes, pool, store, backends, runner, namespace };
 }
 
 /**
@@ -93,10 +93,15 @@ async function prepareDirs(config: ManagerConfig): Promise<void> {
   await chmod(sandboxes, passMode); // ours alone
 }
 
-/** One-shot sandboxes do not outlive their manager: whatever is left was left by a crash. Call holding the lock. */
-async function removeLeftoverSandboxes(config: ManagerConfig): Promise<void> {
+/**
+ * One-shot sandboxes do not outlive their manager: whatever is left was left by a crash,
+ * processes still in its sandboxes' cgroups included. Call holding the lock.
+ */
+async function removeLeftoverSandboxes(config: ManagerConfig, namespace: NamespaceBackend): Promise<void> {
   const sandboxes = join(config.stateDir, "sandboxes");
-  for (const name of await readdir(sandboxes)) await rm(join(sandboxes, name), { recursive: true, force: true }).catch(() => {});
+  const names = await readdir(sandboxes);
+  await namespace.removeLeftovers(names.filter((n) => /^sb-[0-9a-f]+$/.test(n)));
+  for (const name of names) await rm(join(sandboxes, name), { recursive: true, force: true }).catch(() => {});
 }
 
 /** Serves the manager on config.socketPath until close() (or SIGTERM/SIGINT). Throws AlreadyRunning when another one owns the socket. */
@@ -105,8 +110,8 @@ export async function serveManager(config: ManagerConfig, opts: { log?: Logger; 
   const release = acquireLock(`${config.socketPath}.lock`);
   const log = opts.log ?? fileLogger(config.logPath, config.debug);
   try {
-    await removeLeftoverSandboxes(config);
-    const { routes, pool } = buildManager(config, log);
+    const { routes, pool, namespace } = buildManager(config, log);
+    await removeLeftoverSandboxes(config, namespace);
     await rm(config.socketPath, { force: true }); // stale: the lock says no manager owns it
     const server = createServer(connectNodeAdapter({ routes }));
     const umask = process.umask(0o177); // the socket is born owner-only, no window

@@ -12,7 +12,7 @@ import { connectAgentSandbox, waitForReady } from "../agent-process.js";
 import { removeTree } from "../../environments/remove-tree.js";
 import type { Backend, Probe, Sandbox, SandboxSpec } from "../backend.js";
 import type { LimitBreach, LimitsInForce, LimitState, Resources } from "../resources.js";
-import { createSandboxCgroup, detectCgroups, removeStaleCgroups, type CgroupSupport, type SandboxCgroup } from "./cgroups.js";
+import { createSandboxCgroup, detectCgroups, endSandboxCgroup, removeStaleCgroups, type CgroupSupport, type SandboxCgroup } from "./cgroups.js";
 import { makeDiskImage, probeDisk } from "./disk-image.js";
 import { readSandboxPid } from "./info-fd.js";
 import { runText } from "./run-text.js";
@@ -93,6 +93,24 @@ export class NamespaceBackend implements Backend {
       return { cgroups, disk: await probeDisk() };
     })();
     return this.enforcement;
+  }
+
+  /**
+   * Ends what is left of sandboxes a killed manager made, given by id from this manager's
+   * own state directory (so they are its to end): processes still in their cgroups, and the
+   * cgroups. Call before their directories are removed.
+   */
+  async removeLeftovers(ids: string[]): Promise<void> {
+    if (ids.length === 0) return; // the usual start: nothing to probe for
+    const { cgroups } = await this.enforceable();
+    if (cgroups.version === 0) return;
+    for (const id of ids) {
+      const ended = await endSandboxCgroup(cgroups, id).catch((err: unknown) => {
+        this.o.log.warn("cannot end a sandbox left by a killed manager", { sandbox: id, error: err });
+        return 0;
+      });
+      if (ended > 0) this.o.log.info("ended processes of a sandbox left by a killed manager", { sandbox: id, count: ended });
+    }
   }
 
   async probe(): Promise<Probe> {
