@@ -4,8 +4,11 @@
 import { chmodSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 
+// The scripts of `npm run bench` and `npm run stress`, not shipped: built beside a build.
+const scripts = ["bench", "stress"].filter((name) => process.argv.includes(`--${name}`));
+
 // Start clean: dist/ holds one build, and no code cache of an older one.
-if (!process.argv.includes("--bench")) rmSync("dist", { recursive: true, force: true });
+if (scripts.length === 0) rmSync("dist", { recursive: true, force: true });
 
 const common = {
   bundle: true,
@@ -46,12 +49,13 @@ for (const name of ["pyro", "agent"]) {
   chmodSync(`dist/${name}.mjs`, 0o755);
 }
 
-// `npm run bench` only; not shipped.
-if (process.argv.includes("--bench")) {
+for (const name of scripts) {
   await build({
     ...common,
-    entryPoints: { bench: "e2e/bench.ts" },
+    entryPoints: { [name]: `e2e/${name}.ts` },
     outdir: "dist",
     outExtension: { ".js": ".mjs" },
+    // The stress script bundles the hostile test agent when it runs.
+    external: ["esbuild"],
   });
 }

@@ -13,39 +13,19 @@ import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { build } from "esbuild";
 import { RunRequestSchema } from "../proto/gen/pyro/manager/v1/run_service_pb.js";
 import { Pyro } from "../sdk/src/index.js";
+import { buildHostileAgent } from "./fixtures/build-hostile-agent.js";
 import { FRAME, frame, pingFlood, prng, randomBytesFrom, seededMix, settingsFlood } from "./fixtures/http2-frames.js";
 import { pyro, ROOT, startManager, testDir, type TestManager } from "./harness.js";
 
 /** The seed of the random mode; set PYRO_FUZZ_SEED to replay another. */
 const SEED = Number(process.env.PYRO_FUZZ_SEED ?? 20_240_601);
 
-/** Bundles the hostile agent as the real one is bundled: NAME.cjs and the launcher NAME.mjs beside it. */
-async function buildHostileAgent(dir: string): Promise<string> {
-  const common = { bundle: true, platform: "node", target: "node20", logLevel: "warning", absWorkingDir: ROOT } as const;
-  await build({
-    ...common,
-    entryPoints: { "hostile-agent": "e2e/fixtures/hostile-agent.ts" },
-    outfile: join(dir, "hostile-agent.cjs"),
-    format: "cjs",
-    define: { "import.meta.url": "__pyroImportMetaUrl" },
-    banner: { js: "var __pyroImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  });
-  await build({
-    ...common,
-    entryPoints: { "hostile-agent": "cli/src/launcher.ts" },
-    outfile: join(dir, "hostile-agent.mjs"),
-    format: "esm",
-  });
-  return join(dir, "hostile-agent.mjs");
-}
-
 let m: TestManager;
 let sdk: Pyro;
 beforeAll(async () => {
-  const bundle = await buildHostileAgent(testDir("pyro-hostile-agent-"));
+  const bundle = await buildHostileAgent(testDir("pyro-hostile-agent-"), ROOT);
   m = await startManager({ PYRO_AGENT_BUNDLE: bundle });
   sdk = new Pyro({ socketPath: m.socketPath, autoStart: false });
 });

@@ -71,7 +71,7 @@ function buildManager(config: ManagerConfig, log: Logger, env: Record<string, st
     router.service(EnvironmentService, environmentService({ store, pool, log }));
     router.service(SystemService, systemService({ backends, store, stateDir: config.stateDir, cacheDir: config.cacheDir, defaultBackend: config.backend, namespaceLimits: () => namespace.enforceable(), log }));
   };
-  return { routes, pool, store, backends, runner };
+  return { routes, pool, store, backends, runner, namespace };
 }
 
 /**
@@ -149,8 +149,9 @@ export async function serveManager(config: ManagerConfig, opts: { log?: Logger; 
   const release = await acquireLock(`${config.socketPath}.lock`);
   const log = opts.log ?? fileLogger(config.logPath, config.debug);
   try {
-    await removeLeftoverSandboxes(join(config.stateDir, "sandboxes"), log);
-    const { routes, pool, store } = buildManager(config, log);
+    const { routes, pool, store, namespace } = buildManager(config, log);
+    // Sandboxes a killed manager left: processes still in their cgroups end, then their directories go.
+    await removeLeftoverSandboxes(join(config.stateDir, "sandboxes"), log, (ids) => namespace.removeLeftovers(ids));
     // Old copies whose sandboxes are gone, and builds a crash cut short: off the start-up path.
     void store.collect().catch((err: unknown) => log.warn("tidying the environment cache failed", { err }));
     await freeSocketPath(config.socketPath, config.stateDir);

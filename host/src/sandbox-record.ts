@@ -72,9 +72,15 @@ async function readRecord(dir: string): Promise<SandboxRecord | undefined> {
  * are all gone; leaves everything else (other names, links, directories without a valid
  * record, sandboxes still running) where it is.
  */
-export async function removeLeftoverSandboxes(sandboxesDir: string, log: Logger): Promise<{ removed: string[]; kept: string[] }> {
+export async function removeLeftoverSandboxes(
+  sandboxesDir: string,
+  log: Logger,
+  /** Ends whatever of the dead sandboxes `ids` still holds resources (e.g. processes in their cgroups), before their directories go. */
+  endDead: (ids: string[]) => Promise<void> = async () => {},
+): Promise<{ removed: string[]; kept: string[] }> {
   const removed: string[] = [];
   const kept: string[] = [];
+  const dead: string[] = [];
   for (const name of await readdir(sandboxesDir)) {
     const dir = join(sandboxesDir, name);
     const st = await lstat(dir).catch(() => undefined);
@@ -88,6 +94,11 @@ export async function removeLeftoverSandboxes(sandboxesDir: string, log: Logger)
       kept.push(name);
       continue;
     }
+    dead.push(name);
+  }
+  await endDead(dead);
+  for (const name of dead) {
+    const dir = join(sandboxesDir, name);
     try {
       await removeTree(dir, log);
       removed.push(name);

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createSandboxCgroup, detectCgroups } from "./cgroups.js";
+import { createSandboxCgroup, detectCgroups, endSandboxCgroup } from "./cgroups.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pyro-cgroups-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -56,5 +56,10 @@ describe("sandbox cgroups", () => {
     writeFileSync(join(parents.memory, "sb-1", "memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
     expect(await cg!.oomKills()).toBe(2);
     expect(await cg!.pidsLimitHit()).toBe(false);
+  });
+
+  it("end only what is named as a sandbox id, never a path", async () => {
+    const support = { version: 1 as const, parents: { memory: join(dir, "c2"), pids: join(dir, "c2"), cpu: join(dir, "c2") }, detail: "cgroup v1" };
+    for (const id of ["..", "../sb-1", "sb-1/..", "", "sb-"]) await expect(endSandboxCgroup(support, id)).rejects.toThrow(/not a sandbox id/);
   });
 });

@@ -187,6 +187,38 @@ export async function createSandboxCgroup(support: Exclude<CgroupSupport, { vers
   };
 }
 
+/**
+ * Ends every process still in sandbox `id`'s cgroups, then removes them; returns how many
+ * processes it ended. Only for sandboxes this manager owns: those a killed manager left in
+ * its own state directory. A launch cut off by that kill can leave bubblewrap's sandbox
+ * init waiting forever for a parent that is gone (it waits before it asks to die with its
+ * parent), alone in its cgroup, which no sweep would then ever remove.
+ */
+export async function endSandboxCgroup(support: Exclude<CgroupSupport, { version: 0 }>, id: string): Promise<number> {
+  if (!/^sb-[0-9a-f]+$/.test(id)) throw new Error(`not a sandbox id: ${JSON.stringify(id)}`);
+  const dirs = support.version === 1 ? [...new Set(Object.values(support.parents))].map((p) => join(p, id)) : [join(support.parent, id)];
+  const ended = new Set<number>();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const pids = new Set<number>();
+    for (const dir of dirs) {
+      const procs = await readFile(join(dir, "cgroup.procs"), "utf8").catch(() => "");
+      for (const line of procs.split("\n")) if (/^\d+$/.test(line)) pids.add(Number(line));
+    }
+    if (pids.size === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+        ended.add(pid);
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await removeDirs(dirs);
+  return ended.size;
+}
+
 /** How old an empty sandbox cgroup must be before it counts as left behind (a new one is joined within milliseconds). */
 const STALE_AFTER_MS = 10_000;
 

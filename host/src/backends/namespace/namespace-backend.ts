@@ -12,9 +12,10 @@ import { connectAgentSandbox, waitForReady } from "../agent-process.js";
 import { removeTree } from "../../environments/remove-tree.js";
 import type { Backend, Probe, Sandbox, SandboxSpec } from "../backend.js";
 import type { LimitBreach, LimitsInForce, LimitState, Resources } from "../resources.js";
-import { createSandboxCgroup, detectCgroups, removeStaleCgroups, type CgroupSupport, type SandboxCgroup } from "./cgroups.js";
+import { createSandboxCgroup, detectCgroups, endSandboxCgroup, removeStaleCgroups, type CgroupSupport, type SandboxCgroup } from "./cgroups.js";
 import { makeDiskImage, probeDisk } from "./disk-image.js";
 import { readSandboxPid } from "./info-fd.js";
+import { runText } from "./run-text.js";
 import { seccompFilter, seccompLabel, sendSeccompFilter, type SeccompFilter } from "./seccomp-filter.js";
 import { bwrapArgs, encodeArgs, MASKED_PROC_DIRS, MASKED_PROC_FILES, RUNTIME_MOUNT, WORKSPACE_IN_SANDBOX } from "./bwrap-args.js";
 import { LAUNCH_ENV, LAUNCH_FDS, launchArgv, launchLayout, SANDBOX_NAMES, type LaunchPlan } from "./sandbox-launch.js";
@@ -94,6 +95,24 @@ export class NamespaceBackend implements Backend {
     return this.enforcement;
   }
 
+  /**
+   * Ends what is left of sandboxes a killed manager made, given by id from this manager's
+   * own state directory (so they are its to end): processes still in their cgroups, and the
+   * cgroups. Call before their directories are removed.
+   */
+  async removeLeftovers(ids: string[]): Promise<void> {
+    if (ids.length === 0) return; // the usual start: nothing to probe for
+    const { cgroups } = await this.enforceable();
+    if (cgroups.version === 0) return;
+    for (const id of ids) {
+      const ended = await endSandboxCgroup(cgroups, id).catch((err: unknown) => {
+        this.o.log.warn("cannot end a sandbox left by a killed manager", { sandbox: id, error: err });
+        return 0;
+      });
+      if (ended > 0) this.o.log.info("ended processes of a sandbox left by a killed manager", { sandbox: id, count: ended });
+    }
+  }
+
   async probe(): Promise<Probe> {
     const version = await runText("bwrap", ["--version"]);
     if (!version) return { available: false, detail: "bubblewrap (bwrap) is not installed", hint: "apt-get install -y bubblewrap" };
@@ -111,6 +130,7 @@ export class NamespaceBackend implements Backend {
       const plan: LaunchPlan = { dir, rootfs: "/usr", runtime: "/usr", user: this.user(), network: false };
       const child = launch(plan, ["/bin/true"], seccomp);
       const stderr = collect(child);
+      // 'close', not 'exit': the last of its stderr may still be unread at its exit.
       const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.once("close", (c, s) => r([c, s])));
       if (code !== 0) throw new Error(stderr().trim().split("\n").slice(-1)[0] || `exit ${code ?? signal}`);
       return { available: true, detail: `${version}; user, mount, pid, ipc, uts, net namespaces and overlayfs work`, hint: "" };
@@ -244,18 +264,6 @@ function limitsInForce(r: Resources, e: Enforcement, cgroup: SandboxCgroup | und
     pids: byCgroup(r.pidsMax, "process limit"),
     diskMib: e.disk.available ? { value: r.diskMib, enforced: true, detail: e.disk.detail } : { value: r.diskMib, enforced: false, detail: e.disk.reason },
   };
-}
-
-/** The trimmed stdout of `program args`, or "" when it cannot run. */
-function runText(program: string, args: string[]): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn(program, args, { stdio: ["ignore", "pipe", "ignore"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.once("error", () => resolve(""));
-    // "close", not "exit": stdout may still hold the answer when the process has exited.
-    child.once("close", (code) => resolve(code === 0 ? out.trim() : ""));
-  });
 }
 
 /** Keeps the last few KiB of a child's stderr. */
