@@ -105,7 +105,7 @@ export interface SandboxCgroup {
   oomKills(): Promise<number>;
   /** Whether a fork or clone was refused at the process limit. */
   pidsLimitHit(): Promise<boolean>;
-  /** Removes the cgroup once its processes are gone (retries briefly while the kernel reaps them). */
+  /** Ends whatever of the sandbox is still in the cgroup, then removes it (waiting while the kernel reaps). */
   remove(): Promise<void>;
 }
 
@@ -120,6 +120,34 @@ async function exists(path: string): Promise<boolean> {
   return access(path).then(() => true, () => false);
 }
 
+/**
+ * Ends every process still in the cgroups `dirs` (a sandbox's, being destroyed: whatever
+ * is in them is the sandbox's) and removes them, waiting while the kernel reaps. Returns how
+ * many processes it ended.
+ */
+async function endCgroups(dirs: string[]): Promise<number> {
+  const ended = new Set<number>();
+  for (let attempt = 0; attempt < 250; attempt++) {
+    const pids = new Set<number>();
+    for (const dir of dirs) {
+      const procs = await readFile(join(dir, "cgroup.procs"), "utf8").catch(() => "");
+      for (const line of procs.split("\n")) if (/^\d+$/.test(line)) pids.add(Number(line));
+    }
+    if (pids.size === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+        ended.add(pid);
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await removeDirs(dirs);
+  return ended.size;
+}
+
 async function removeDirs(dirs: string[]): Promise<void> {
   for (const dir of dirs) {
     for (let attempt = 0; ; attempt++) {
@@ -129,7 +157,7 @@ async function removeDirs(dirs: string[]): Promise<void> {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === "ENOENT") break;
-        if (code !== "EBUSY" || attempt >= 50) throw err;
+        if (code !== "EBUSY" || attempt >= 250) throw err;
         await new Promise((r) => setTimeout(r, 20));
       }
     }
@@ -160,7 +188,7 @@ export async function createSandboxCgroup(support: Exclude<CgroupSupport, { vers
       detail: support.detail,
       oomKills: () => counter(join(dirs.memory, "memory.oom_control"), "oom_kill"),
       pidsLimitHit: async () => (await counter(join(dirs.pids, "pids.events"), "max")) > 0,
-      remove: () => removeDirs(unique),
+      remove: async () => void (await endCgroups(unique)),
     };
   }
   const dir = join(support.parent, id);
@@ -183,7 +211,7 @@ export async function createSandboxCgroup(support: Exclude<CgroupSupport, { vers
     detail: support.detail,
     oomKills: () => counter(join(dir, "memory.events"), "oom_kill"),
     pidsLimitHit: async () => (await counter(join(dir, "pids.events"), "max")) > 0,
-    remove: () => removeDirs([dir]),
+    remove: async () => void (await endCgroups([dir])),
   };
 }
 
@@ -196,27 +224,7 @@ export async function createSandboxCgroup(support: Exclude<CgroupSupport, { vers
  */
 export async function endSandboxCgroup(support: Exclude<CgroupSupport, { version: 0 }>, id: string): Promise<number> {
   if (!/^sb-[0-9a-f]+$/.test(id)) throw new Error(`not a sandbox id: ${JSON.stringify(id)}`);
-  const dirs = support.version === 1 ? [...new Set(Object.values(support.parents))].map((p) => join(p, id)) : [join(support.parent, id)];
-  const ended = new Set<number>();
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const pids = new Set<number>();
-    for (const dir of dirs) {
-      const procs = await readFile(join(dir, "cgroup.procs"), "utf8").catch(() => "");
-      for (const line of procs.split("\n")) if (/^\d+$/.test(line)) pids.add(Number(line));
-    }
-    if (pids.size === 0) break;
-    for (const pid of pids) {
-      try {
-        process.kill(pid, "SIGKILL");
-        ended.add(pid);
-      } catch {
-        // Gone meanwhile.
-      }
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  await removeDirs(dirs);
-  return ended.size;
+  return endCgroups(support.version === 1 ? [...new Set(Object.values(support.parents))].map((p) => join(p, id)) : [join(support.parent, id)]);
 }
 
 /** How old an empty sandbox cgroup must be before it counts as left behind (a new one is joined within milliseconds). */
