@@ -17,12 +17,13 @@ import { AgentService } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.
 import { PyroError } from "../../../sdk/src/errors.js";
 import { unixTransport } from "../../../sdk/src/transport.js";
 import { handshakeAgent, waitForReady } from "../backends/agent-process.js";
+import { RUNTIME_FILES } from "../backends/namespace/sandbox-launch.js";
 import type { Logger } from "../logger.js";
 
 const run = promisify(execFile);
 
 /** Bumped when the runtime directory's layout or modes change, so an older one is not reused. */
-const LAYOUT_VERSION = 2;
+const LAYOUT_VERSION = 3;
 
 export interface AgentRuntime {
   /** Host directory holding bin/node, lib/, agent.mjs. */
@@ -137,6 +138,11 @@ export async function prepareAgentRuntime(
     // not dumpable. Commands in the sandbox then cannot ptrace the agent, read its memory,
     // environment or fds, or take its connection to the host (pidfd_getfd).
     await chmod(join(tmp, "lib", basename(loader)), 0o111);
+    // What sandboxes bind over masked /proc paths and /etc/resolv.conf: files on the runtime's
+    // own read-only mount, so no host path shows in the sandbox's mount table.
+    await writeFile(join(tmp, RUNTIME_FILES.emptyFile), "", { mode: 0o444 });
+    await mkdir(join(tmp, RUNTIME_FILES.emptyDir), { mode: 0o555 });
+    await writeFile(join(tmp, RUNTIME_FILES.resolvConf), "nameserver 10.0.2.3\n", { mode: 0o444 });
     await writeFile(join(tmp, "agent.mjs"), agent);
     await writeFile(join(tmp, "agent.cjs"), agentCjs);
     // Sandboxes mount the runtime read-only, so the agent's code cache is made here, once.

@@ -6,24 +6,39 @@
  * Mounting needs root, so only a root manager enforces it.
  */
 import { execFile } from "node:child_process";
-import { open } from "node:fs/promises";
+import { chown, mkdir, open, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
 
-/** Creates the image file (owner-only) and formats it. */
-export async function makeDiskImage(path: string, mib: number): Promise<void> {
+/**
+ * Creates the image file (owner-only) and formats it with the sandbox's empty writable
+ * layer in it: `upper/` (holding `workspace/`) and `work/`, given to `owner`. The image's
+ * root stays root's, so the layer's own directories cannot be swapped by the sandbox.
+ */
+export async function makeDiskImage(path: string, mib: number, owner: { uid: number; gid: number }): Promise<void> {
   const file = await open(path, "wx", 0o600);
   try {
     await file.truncate(mib * 1024 * 1024);
   } finally {
     await file.close();
   }
-  // No reserved blocks (the sandbox is the only user); inode tables and journal are left
-  // unzeroed, which is safe on a fresh sparse file and keeps this at a few milliseconds.
-  await run("mkfs.ext4", ["-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", path], {
-    env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
-  });
+  const template = `${path}.template`;
+  try {
+    await mkdir(template, { mode: 0o755 });
+    for (const d of ["upper", "upper/workspace", "work"]) {
+      await mkdir(join(template, d), { mode: 0o755 });
+      await chown(join(template, d), owner.uid, owner.gid);
+    }
+    // No reserved blocks (the sandbox is the only user); inode tables and journal are left
+    // unzeroed, which is safe on a fresh sparse file and keeps this at a few milliseconds.
+    await run("mkfs.ext4", ["-q", "-F", "-m", "0", "-d", template, "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", path], {
+      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+    });
+  } finally {
+    await rm(template, { recursive: true, force: true });
+  }
 }
 
 /** Mount options: never zero inode tables in the background (the image is sparse: they already read as zero). */

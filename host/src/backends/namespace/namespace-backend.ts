@@ -18,7 +18,7 @@ import { readSandboxPid } from "./info-fd.js";
 import { runText } from "./run-text.js";
 import { seccompFilter, seccompLabel, sendSeccompFilter, type SeccompFilter } from "./seccomp-filter.js";
 import { bwrapArgs, encodeArgs, MASKED_PROC_DIRS, MASKED_PROC_FILES, RUNTIME_MOUNT, WORKSPACE_IN_SANDBOX } from "./bwrap-args.js";
-import { LAUNCH_ENV, LAUNCH_FDS, launchArgv, launchLayout, SANDBOX_NAMES, type LaunchPlan } from "./sandbox-launch.js";
+import { LAUNCH_ENV, LAUNCH_FDS, launchArgv, launchLayout, layoutSandboxDir, SANDBOX_NAMES, type LaunchPlan } from "./sandbox-launch.js";
 import { startUserModeNetwork } from "./user-mode-network.js";
 
 export interface NamespaceBackendOptions {
@@ -39,10 +39,10 @@ function presentMasks() {
  * bwrap's arguments and the filter written to their pipes and, when given, the agent's
  * listening socket as fd LAUNCH_FDS.listen.
  */
-function launch(plan: LaunchPlan, command: string[], seccomp: SeccompFilter, listener?: AgentListener): ChildProcess {
+function launch(plan: LaunchPlan, command: string[], seccomp: SeccompFilter, listener?: AgentListener, masks = presentMasks()): ChildProcess {
   const args = bwrapArgs(launchLayout(plan.dir, plan.network), {
     hostname: "pyro",
-    masks: presentMasks(),
+    masks,
     infoFd: LAUNCH_FDS.info,
     seccompFd: LAUNCH_FDS.seccomp,
     syncFd: plan.network ? LAUNCH_FDS.sync : undefined,
@@ -126,9 +126,10 @@ export class NamespaceBackend implements Backend {
     // does not overlap the sandbox's directories under /tmp.
     const dir = join("/tmp", `pyro-probe-${process.pid}-${Date.now()}`);
     try {
-      await this.layout(dir);
       const plan: LaunchPlan = { dir, rootfs: "/usr", runtime: "/usr", user: this.user(), network: false };
-      const child = launch(plan, ["/bin/true"], seccomp);
+      await this.layout(plan);
+      // No masks: /usr, standing in for the runtime, has no empty files to mask with.
+      const child = launch(plan, ["/bin/true"], seccomp, undefined, { files: [], dirs: [] });
       const stderr = collect(child);
       // 'close', not 'exit': the last of its stderr may still be unread at its exit.
       const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.once("close", (c, s) => r([c, s])));
@@ -160,28 +161,26 @@ export class NamespaceBackend implements Backend {
       step("runtime");
       const runtime = await this.o.runtime();
       const enforcement = await this.enforceable();
-      step("layout");
-      await this.layout(spec.dir);
-      const socketPath = join(spec.dir, SANDBOX_NAMES.agentSocket);
-      listener = await bindAgentListener(socketPath);
+      const user = this.user();
       step("limits");
       if (enforcement.cgroups.version !== 0) cgroup = await createSandboxCgroup(enforcement.cgroups, spec.id, spec.resources);
-      if (enforcement.disk.available) {
-        await makeDiskImage(join(spec.dir, SANDBOX_NAMES.diskImage), spec.resources.diskMib);
-        await mkdir(join(spec.dir, SANDBOX_NAMES.disk), { mode: 0o700 });
-      }
-      const limits = limitsInForce(spec.resources, enforcement, cgroup);
-      const seccomp = seccompFilter();
-      step("spawn");
       const plan: LaunchPlan = {
         dir: spec.dir,
         rootfs: spec.environment.rootfs,
         runtime: runtime.dir,
-        user: this.user(),
+        user,
         network: spec.network,
         cgroupProcs: cgroup?.procsFiles,
         disk: enforcement.disk.available,
       };
+      step("layout");
+      await this.layout(plan);
+      if (plan.disk) await makeDiskImage(join(spec.dir, SANDBOX_NAMES.diskImage), spec.resources.diskMib, user ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+      const socketPath = join(spec.dir, SANDBOX_NAMES.agentSocket);
+      listener = await bindAgentListener(socketPath);
+      const limits = limitsInForce(spec.resources, enforcement, cgroup);
+      const seccomp = seccompFilter();
+      step("spawn");
       child = launch(plan, runtime.command(RUNTIME_MOUNT, ["--listen-fd", String(LAUNCH_FDS.listen), "--workspace", WORKSPACE_IN_SANDBOX]), seccomp, listener);
       listener.release();
       const pid = readSandboxPid(child, LAUNCH_FDS.info);
@@ -237,14 +236,13 @@ export class NamespaceBackend implements Backend {
   }
 
   /**
-   * The sandbox directory and its tmpfs mount point. The directory is the manager's:
-   * traversable (not readable, not writable) by the sandbox user, who needs to reach the
-   * mounts inside it; the writable layer is made by the launch.
+   * The sandbox directory, the manager's: traversable (not readable, not writable) by the
+   * sandbox user, who needs to reach the mounts inside it; then what the launch mounts from.
    */
-  private async layout(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await chmod(dir, this.user() ? 0o711 : 0o700);
-    await mkdir(join(dir, SANDBOX_NAMES.ns), { mode: 0o755 });
+  private async layout(plan: LaunchPlan): Promise<void> {
+    await mkdir(plan.dir, { recursive: true, mode: 0o700 });
+    await chmod(plan.dir, plan.user ? 0o711 : 0o700);
+    await layoutSandboxDir(plan);
   }
 
   /** When the manager is root, the sandbox runs as the unprivileged sandbox user: never real host root. */

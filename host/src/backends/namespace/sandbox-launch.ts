@@ -1,5 +1,5 @@
 /**
- * How a namespace sandbox starts: a setup stage in a private mount namespace prepares the
+ * How a namespace sandbox starts: a setup stage in a private mount namespace mounts the
  * sandbox's filesystems, then execs bubblewrap, which adds the other namespaces, drops
  * every capability and starts the agent.
  *
@@ -9,13 +9,15 @@
  * sandbox is never real root. Otherwise the stage runs in a user namespace of its own
  * (`unshare --user --map-root-user`), as the manager's user.
  *
- * The stage works inside the sandbox directory with short relative names, so the mount
- * options the kernel shows inside (/proc/self/mountinfo) carry no host path; the names
- * are links on a small tmpfs made for the sandbox. bubblewrap gets its arguments through
- * a pipe (`--args`), the agent its listening socket as an inherited fd, and nothing of the
- * manager's environment crosses: the stage starts from PATH alone and clears even that
- * before bubblewrap.
+ * The manager lays the sandbox directory out beforehand (`layoutSandboxDir`): mount points
+ * and links with short names in `ns/`, from which the stage mounts with relative names, so
+ * the mount options the kernel shows inside (/proc/self/mountinfo) carry no host path. The
+ * stage itself only joins cgroups and mounts; it never creates, changes or follows anything
+ * in a tree the sandbox can write. bubblewrap gets its arguments through a pipe (`--args`),
+ * the agent its listening socket as an inherited fd, and nothing of the manager's
+ * environment crosses: the stage starts from PATH alone and execs bubblewrap with none.
  */
+import { chown, lstat, mkdir, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { DISK_MOUNT_OPTIONS } from "./disk-image.js";
 
@@ -25,9 +27,9 @@ const LAST_LAUNCH_FD = 7;
 
 /** Names inside the sandbox directory. */
 export const SANDBOX_NAMES = {
-  /** The sandbox's tmpfs (mount point); holds the mounts and links below. */
+  /** Mount points and the links the stage mounts from (the manager's; traversable only). */
   ns: "ns",
-  /** The writable layer and overlayfs' work directory. */
+  /** The writable layer and overlayfs' work directory (on the disk image when there is one). */
   upper: "upper",
   work: "work",
   /** The agent's listening socket, bound by the manager. */
@@ -36,6 +38,9 @@ export const SANDBOX_NAMES = {
   diskImage: "disk.img",
   disk: "disk",
 } as const;
+
+/** Files of the agent runtime that bubblewrap binds over /proc paths and /etc/resolv.conf. */
+export const RUNTIME_FILES = { emptyFile: "empty", emptyDir: "empty.d", resolvConf: "resolv.conf" } as const;
 
 export interface LaunchPlan {
   /** The sandbox directory (made by the manager, writable by it alone). */
@@ -46,7 +51,7 @@ export interface LaunchPlan {
   runtime: string;
   /** Set when the manager is root: the unprivileged user the sandbox runs as. */
   user?: { uid: number; gid: number };
-  /** Whether to write a resolv.conf for the user-mode network. */
+  /** Whether the sandbox gets the user-mode network's resolv.conf. */
   network: boolean;
   /** cgroup.procs files to join before anything starts (root only). */
   cgroupProcs?: string[];
@@ -54,16 +59,47 @@ export interface LaunchPlan {
   disk?: boolean;
 }
 
-/** Paths bubblewrap binds from, all on the sandbox's own filesystems. */
+/**
+ * Paths bubblewrap binds from. Each lies on a filesystem made for the sandbox (its root
+ * overlay, the runtime's read-only overlay), so the mount's root the kernel shows inside is
+ * never a host path.
+ */
 export function launchLayout(dir: string, network: boolean) {
-  const ns = join(dir, SANDBOX_NAMES.ns);
+  const opt = join(dir, SANDBOX_NAMES.ns, "opt");
   return {
-    root: join(ns, "root"),
-    runtime: join(ns, "opt"),
-    emptyFile: join(ns, "empty"),
-    emptyDir: join(ns, "emptydir"),
-    resolvConf: network ? join(ns, "resolv.conf") : undefined,
+    root: join(dir, SANDBOX_NAMES.ns, "root"),
+    runtime: opt,
+    emptyFile: join(opt, RUNTIME_FILES.emptyFile),
+    emptyDir: join(opt, RUNTIME_FILES.emptyDir),
+    resolvConf: network ? join(opt, RUNTIME_FILES.resolvConf) : undefined,
   };
+}
+
+/**
+ * Lays out what the setup stage mounts from: `ns/` with the mount points `root` and `opt`,
+ * an empty `void` (the runtime overlay's second lower layer), and links `lower`, `rt`,
+ * `upper` and `work`. Without a disk image, a new sandbox's writable layer is made here too
+ * (given to the sandbox user when the manager is root); an existing one is left as it is.
+ */
+export async function layoutSandboxDir(p: LaunchPlan): Promise<void> {
+  const ns = join(p.dir, SANDBOX_NAMES.ns);
+  await mkdir(ns, { mode: 0o711 });
+  for (const d of ["root", "opt", "void"]) await mkdir(join(ns, d), { mode: 0o755 });
+  const layer = p.disk ? `../${SANDBOX_NAMES.disk}/` : "../";
+  await symlink(p.rootfs, join(ns, "lower"));
+  await symlink(p.runtime, join(ns, "rt"));
+  await symlink(`${layer}${SANDBOX_NAMES.upper}`, join(ns, "upper"));
+  await symlink(`${layer}${SANDBOX_NAMES.work}`, join(ns, "work"));
+  if (p.disk) {
+    await mkdir(join(p.dir, SANDBOX_NAMES.disk), { mode: 0o700 });
+    return; // the image holds upper/ and work/ (disk-image.ts)
+  }
+  const upper = join(p.dir, SANDBOX_NAMES.upper);
+  if (await lstat(upper).then(() => true, () => false)) return;
+  for (const d of [upper, join(upper, "workspace"), join(p.dir, SANDBOX_NAMES.work)]) {
+    await mkdir(d, { mode: 0o755 });
+    if (p.user) await chown(d, p.user.uid, p.user.gid);
+  }
 }
 
 /** Quotes `s` for a POSIX shell. */
@@ -71,13 +107,9 @@ export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The setup stage's script. Everything it touches is named here; it makes nothing it does not own. */
+/** The setup stage's script: cgroups, then mounts, then bubblewrap. Nothing else. */
 export function setupScript(p: LaunchPlan): string {
   const q = shellQuote;
-  const { ns } = SANDBOX_NAMES;
-  const layer = p.disk ? `${SANDBOX_NAMES.disk}/` : "";
-  const upper = `${layer}${SANDBOX_NAMES.upper}`;
-  const work = `${layer}${SANDBOX_NAMES.work}`;
   const user = p.user;
   const lines = [
     "set -eu",
@@ -86,27 +118,16 @@ export function setupScript(p: LaunchPlan): string {
     `for f in /proc/self/fd/*; do n=\${f##*/}; if [ "$n" -gt ${LAST_LAUNCH_FD} ]; then eval "exec $n>&-" 2>/dev/null || true; fi; done`,
     // First, so that everything the sandbox ever runs is under its limits.
     ...(p.cgroupProcs ?? []).map((f) => `echo $$ > ${q(f)}`),
-    `cd ${q(p.dir)}`,
-    ...(p.disk ? [`mount -o ${DISK_MOUNT_OPTIONS} ${SANDBOX_NAMES.diskImage} ${SANDBOX_NAMES.disk}`] : []),
-    `mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev pyro-sandbox ${ns}`,
-    // A new sandbox's writable layer is made here; one that exists is used as it is, and
-    // nothing in it is ever followed or changed by this (root) stage.
-    `if [ ! -e ${upper} ]; then mkdir -m 0755 ${upper} ${upper}/workspace ${work}${user ? ` && chown ${user.uid}:${user.gid} ${upper} ${upper}/workspace ${work}` : ""}; fi`,
-    `cd ${ns}`,
-    "mkdir root opt void emptydir",
-    ": > empty",
-    `ln -s ${q(p.rootfs)} lower`,
-    `ln -s ${q(p.runtime)} rt`,
-    `ln -s ../${upper} upper`,
-    `ln -s ../${work} work`,
+    `cd ${q(join(p.dir, SANDBOX_NAMES.ns))}`,
+    ...(p.disk ? [`mount -o ${DISK_MOUNT_OPTIONS} ../${SANDBOX_NAMES.diskImage} ../${SANDBOX_NAMES.disk}`] : []),
     "mount -t overlay -o lowerdir=lower,upperdir=upper,workdir=work pyro-root root",
     // Read-only: an overlay of two lower layers has no writable one.
     "mount -t overlay -o ro,lowerdir=rt:void pyro-runtime opt",
-    ...(p.network ? ["printf 'nameserver 10.0.2.3\\n' > resolv.conf"] : []),
     "cd /",
+    // exec -c: bubblewrap (the sandbox's pid 1 is a copy of it) starts with no environment at all.
     user
-      ? `exec env -i setpriv --reuid=${user.uid} --regid=${user.gid} --clear-groups --inh-caps=-all -- bwrap --args ${LAUNCH_FDS.args} -- "$@"`
-      : `exec env -i bwrap --args ${LAUNCH_FDS.args} -- "$@"`,
+      ? `exec -c setpriv --reuid=${user.uid} --regid=${user.gid} --clear-groups --inh-caps=-all -- bwrap --args ${LAUNCH_FDS.args} -- "$@"`
+      : `exec -c bwrap --args ${LAUNCH_FDS.args} -- "$@"`,
   ];
   return lines.join("\n");
 }
@@ -116,7 +137,7 @@ export function launchArgv(p: LaunchPlan, command: string[]): string[] {
   const unshare = p.user
     ? ["unshare", "--mount", "--propagation", "private"]
     : ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private"];
-  // bash, not sh: closing fds above 9 needs it.
+  // bash, not sh: closing fds above 9, and exec -c.
   return [...unshare, "--", "/bin/bash", "-c", setupScript(p), "pyro-sandbox-setup", ...command];
 }
 
