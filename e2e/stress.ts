@@ -28,7 +28,7 @@ import { parseArgs } from "node:util";
 import { Pyro, PyroError } from "../sdk/src/index.js";
 import { buildHostileAgent } from "./fixtures/build-hostile-agent.js";
 import { prng } from "./fixtures/http2-frames.js";
-import { describeTraces, leftAfterKill, listTraces, sandboxCgroupParents, sandboxDirs, SandboxIdWatcher, traces, type Traces } from "./stress/host-traces.js";
+import { describeTraces, leftAfterKill, listTraces, sandboxCgroupParents, SandboxIdWatcher, traces, type Traces } from "./stress/host-traces.js";
 import { clientPlan, describeOutcome, mismatch, runKinds, type Expected, type Outcome, type RunKind } from "./stress/load-mix.js";
 import { ManagerProcess, type ManagerSample } from "./stress/manager-process.js";
 import { failureTable, latencyTable, type RunRecord } from "./stress/tally.js";
