@@ -29,9 +29,12 @@ export interface NamespaceBackendOptions {
   readyTimeoutMs?: number;
 }
 
-/** The masked /proc paths this kernel has (bwrap cannot mount over a missing one). */
+let masks: { files: string[]; dirs: string[] } | undefined;
+
+/** The masked /proc paths this kernel has (bwrap cannot mount over a missing one); found once, as the kernel's set does not change. */
 function presentMasks() {
-  return { files: MASKED_PROC_FILES.filter((p) => existsSync(p)), dirs: MASKED_PROC_DIRS.filter((p) => existsSync(p)) };
+  masks ??= { files: MASKED_PROC_FILES.filter((p) => existsSync(p)), dirs: MASKED_PROC_DIRS.filter((p) => existsSync(p)) };
+  return masks;
 }
 
 /**
@@ -190,7 +193,7 @@ export class NamespaceBackend implements Backend {
       const sandboxPid = await pid;
       if (spec.network) {
         step("network");
-        helpers.push(await startUserModeNetwork(child, { pid: sandboxPid, exitFd: LAUNCH_FDS.sync, user: this.user() ?? {}, logPath: join(spec.dir, "slirp4netns.log"), log }));
+        helpers.push(await startUserModeNetwork(child, { pid: sandboxPid, exitFd: LAUNCH_FDS.sync, user: user ?? {}, logPath: join(spec.dir, "slirp4netns.log"), log }));
       }
       const c = child;
       log.info("sandbox started", { sandbox: spec.id, backend: this.name, environment: spec.environment.name, network: spec.network, steps });
