@@ -5,13 +5,15 @@ import { dirname } from "node:path";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AgentService } from "../../proto/gen/pyro/guest/v1/agent_service_pb.js";
+import { FileService } from "../../proto/gen/pyro/guest/v1/file_service_pb.js";
 import { toConnectError } from "../../sdk/src/errors.js";
 import { exec, type ExecOptions } from "./exec.js";
+import { fileService } from "./files/file-service.js";
 import { getInfo } from "./get-info.js";
 
 export function agentRoutes(opts: ExecOptions) {
   return (router: ConnectRouter) =>
-    router.service(AgentService, {
+    router.service(FileService, fileService(opts.workspaceDir)).service(AgentService, {
       getInfo: () => getInfo(opts.workspaceDir),
       async *exec(req, ctx) {
         try {

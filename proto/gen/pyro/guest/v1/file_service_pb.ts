@@ -75,7 +75,7 @@ export type ListFilesRequest = Message<"pyro.guest.v1.ListFilesRequest"> & {
   path: string;
 
   /**
-   * List everything below the directory (depth first, sorted), not only its own entries.
+   * List everything below the directory, not only its own entries.
    *
    * @generated from field: bool recursive = 2;
    */
