@@ -39,6 +39,7 @@ class ChildBackend implements Backend {
       network: false,
       pid: child.pid!,
       agent: {} as Sandbox["agent"],
+      files: {} as Sandbox["files"],
       limits: unenforcedLimits(spec.resources, "fake"),
       breaches: async () => [],
       alive: () => child.exitCode === null,

@@ -17,6 +17,7 @@ function counter() {
       network: false,
       pid: process.pid,
       agent: {} as Sandbox["agent"],
+      files: {} as Sandbox["files"],
       limits: unenforcedLimits({ vcpuCount: 1, memMib: 1024, diskMib: 4096, pidsMax: 1024 }, "fake"),
       breaches: async () => [],
       alive: () => alive,

@@ -57,6 +57,8 @@ export async function importArchive(requests: AsyncIterable<ImportArchiveRequest
   const raw = Readable.from(chunks(rest), { objectMode: false });
   const source: Readable = gzip ? pipeline(raw, createGunzip(), () => {}) : raw;
   const parser = extract();
+  // Listen for entries before the first byte goes in: the parser does not keep one no one takes.
+  const entries = parser[Symbol.asyncIterator]();
   const feeding = (async () => {
     for await (const buf of source) {
       if (!parser.write(buf)) await drained(parser);
@@ -68,9 +70,10 @@ export async function importArchive(requests: AsyncIterable<ImportArchiveRequest
   const importer = new ArchiveImporter(resolver.root, dest.rel);
   let lastEntry: string | undefined;
   try {
-    for await (const entry of parser) {
+    for (let next = await entries.next(); !next.done; next = await entries.next()) {
       signal.throwIfAborted();
-      await importer.add(entry as TarEntry);
+      const entry = next.value as TarEntry;
+      await importer.add(entry);
       lastEntry = entry.header.name;
     }
     await feeding;

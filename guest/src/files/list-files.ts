@@ -24,7 +24,7 @@ export async function listFiles(req: ListFilesRequest, resolver: WorkspaceResolv
   const max = Math.min(req.maxEntries === 0 ? LIST_DEFAULT_ENTRIES : req.maxEntries, LIST_MAX_ENTRIES);
   const dir = await resolver.resolve(req.path, { followFinal: true });
   if (!dir.stat) throw new PyroError("file_not_found", `${echoInput(req.path)} does not exist in the workspace`);
-  if (!dir.stat.isDirectory()) return create(ListFilesResponseSchema, { entries: [await fileEntry(dir.rel, dir.abs, dir.stat)] });
+  if (!dir.stat.isDirectory()) return create(ListFilesResponseSchema, { entries: [await fileEntry(dir.rel, dir.abs, dir.stat)], path: dir.rel });
 
   const entries: FileEntry[] = [];
   let bytes = 0;
@@ -60,5 +60,5 @@ export async function listFiles(req: ListFilesRequest, resolver: WorkspaceResolv
     stack.push(...below.reverse());
   }
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return create(ListFilesResponseSchema, { entries, truncated });
+  return create(ListFilesResponseSchema, { entries, truncated, path: dir.rel });
 }

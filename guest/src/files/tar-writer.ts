@@ -10,6 +10,7 @@ export type TarHeader = Parameters<Pack["entry"]>[0];
 
 /** The part of a stream that drained() listens to. */
 interface Emitter {
+  readonly destroying: boolean;
   once(event: "drain" | "close", listener: () => void): unknown;
   off(event: "drain" | "close", listener: () => void): unknown;
 }
@@ -60,6 +61,8 @@ export class TarWriter {
 /** Resolves once `stream` takes writes again; rejects once it is closed instead. */
 export function drained(stream: Emitter): Promise<void> {
   return new Promise((ok, fail) => {
+    // Closed already: its 'close' has gone by.
+    if (stream.destroying) return fail(new Error("the archive was closed"));
     const onDrain = () => {
       stream.off("close", onClose);
       ok();

@@ -42,6 +42,7 @@ async function runAgainst(exec: ServiceImpl<typeof AgentService>["exec"], opts: 
     network: false,
     pid: process.pid,
     agent: createClient(AgentService, transport),
+    files: {} as Sandbox["files"],
     limits: unenforcedLimits({ vcpuCount: 1, memMib: 1024, diskMib: 4096, pidsMax: 1024 }, "the host backend"),
     breaches: async () => [],
     alive: () => true,

@@ -6,6 +6,7 @@
 import type { ChildProcess } from "node:child_process";
 import { createClient, type Client } from "@connectrpc/connect";
 import { AgentService } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
+import { FileService } from "../../../proto/gen/pyro/guest/v1/file_service_pb.js";
 import { PyroError } from "../../../sdk/src/errors.js";
 import { AgentConnection, dialUnixSocket } from "../agent-link/agent-connection.js";
 import { ExecEventGuard } from "../agent-link/exec-event-guard.js";
@@ -120,6 +121,7 @@ function agentProcessSandbox(o: AgentProcessSandboxOptions): Sandbox {
     seccomp: o.seccomp,
     pid: o.child.pid ?? 0,
     agent: createClient(AgentService, conn.transport),
+    files: createClient(FileService, conn.transport),
     limits: o.limits,
     breaches: o.breaches ?? (async () => []),
     alive: () => !exited && destroying === undefined && conn.failure === undefined,

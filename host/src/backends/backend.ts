@@ -5,6 +5,7 @@
  */
 import type { Client } from "@connectrpc/connect";
 import type { AgentService } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
+import type { FileService } from "../../../proto/gen/pyro/guest/v1/file_service_pb.js";
 import type { LimitBreach, LimitsInForce, Resources } from "./resources.js";
 
 export type BackendName = "namespace" | "host" | "firecracker";
@@ -42,6 +43,8 @@ export interface Sandbox {
   readonly seccomp?: string;
   /** The guest agent's API. */
   readonly agent: Client<typeof AgentService>;
+  /** The guest agent's file API, on the same connection (use it through host/src/files/guest-files.ts). */
+  readonly files: Client<typeof FileService>;
   /** The limits it runs under, and which of them are enforced. */
   readonly limits: LimitsInForce;
   /** The limits its processes ran into so far (out of memory, disk full, process limit). */
