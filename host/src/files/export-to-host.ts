@@ -25,7 +25,8 @@ export async function exportToHost(
   const onAbort = () => abort.abort(opts.signal?.reason);
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const exp = await files.exportArchive(path, { signal: abort.signal, maxBytes: opts.limits?.maxBytes });
+    // The archive's own bound (headers and padding included) is GuestFiles'; the content's is the extractor's.
+    const exp = await files.exportArchive(path, { signal: abort.signal });
     const result = await extractExport(exp.chunks, output, { type: exp.type, limits: opts.limits, signal: abort.signal });
     return { ...result, type: exp.type, path: exp.path, output };
   } finally {
