@@ -37,11 +37,16 @@ interface Counts {
 async function* exactly(fh: FileHandle, size: number): AsyncGenerator<Uint8Array> {
   let pos = 0;
   while (pos < size) {
-    const buf = Buffer.alloc(Math.min(READ_BYTES, size - pos));
+    const buf = Buffer.allocUnsafe(Math.min(READ_BYTES, size - pos));
     const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-    // Zero-filled past the end: the tar header already promised `size` bytes.
-    pos += bytesRead === 0 ? buf.length : bytesRead;
-    yield bytesRead === 0 ? buf : buf.subarray(0, bytesRead);
+    if (bytesRead === 0) {
+      // Zeros past the end: the tar header already promised `size` bytes.
+      pos += buf.length;
+      yield buf.fill(0);
+      continue;
+    }
+    pos += bytesRead;
+    yield buf.subarray(0, bytesRead);
   }
 }
 

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { WriteFileResponseSchema, type WriteFileRequest, type WriteFileResponse } from "../../../proto/gen/pyro/guest/v1/file_service_pb.js";
 import { echoInput } from "../../../sdk/src/echo.js";
@@ -34,7 +34,8 @@ export async function writeFile(req: WriteFileRequest, resolver: WorkspaceResolv
     await makeDirs(join(resolver.root, ...names.slice(0, present)), names.slice(present, -1), req.path);
   }
   const mode = target.stat ? target.stat.mode & 0o7777 : (req.modeIfNew & 0o777) || DEFAULT_MODE;
-  const temp = join(dirname(target.abs), `.${basename(target.abs).slice(0, 200)}.pyro-${randomBytes(6).toString("hex")}.tmp`);
+  // A short name of its own: the file's name may already be as long as a name can be.
+  const temp = join(dirname(target.abs), `.pyro-write-${randomBytes(8).toString("hex")}.tmp`);
   try {
     const fh = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {

@@ -148,6 +148,31 @@ describe("GuestFiles on a real agent", () => {
     expect(readFileSync(one, "utf8")).toBe("x");
   });
 
+  it("round-trips long and non-ASCII names and long link targets (pax headers)", async () => {
+    const deep = `${"d".repeat(120)}/${"é".repeat(100)}/${"n".repeat(200)}.txt`;
+    mkdirSync(join(ws, "names", deep, ".."), { recursive: true });
+    writeFileSync(join(ws, "names", deep), "deep");
+    symlinkSync(`./${deep}`, join(ws, "names", "long-link"));
+    const out = join(top, "names-out");
+    expect(await exportToHost(files, "names", out)).toMatchObject({ files: 1, symlinks: 1 });
+    expect(readFileSync(join(out, deep), "utf8")).toBe("deep");
+    expect(readlinkSync(join(out, "long-link"))).toBe(`./${deep}`);
+    const back = await tarOf([{ name: `again/${deep}`, data: "again" }]);
+    expect(await files.importArchive("names", once(back))).toMatchObject({ files: 1 });
+    expect(readFileSync(join(ws, "names/again", deep), "utf8")).toBe("again");
+  });
+
+  it("stops an export the consumer leaves, and answers the next call", async () => {
+    mkdirSync(join(ws, "many"));
+    for (let i = 0; i < 40; i++) writeFileSync(join(ws, "many", `f${i}`), Buffer.alloc(100_000, i));
+    const exp = await files.exportArchive("many");
+    for await (const chunk of exp.chunks) {
+      expect(chunk.length).toBeGreaterThan(0);
+      break;
+    }
+    expect(await files.stat("many/f0")).toMatchObject({ type: "file", sizeBytes: 100_000 });
+  });
+
   it("imports plain and gzip archives, counting what it made", async () => {
     const archive = await tarOf([
       { name: "./", type: "directory" },
