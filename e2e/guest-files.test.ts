@@ -136,6 +136,11 @@ describe.skipIf(!probe.available)(`file tools in a namespace sandbox${probe.avai
         code: "path_outside_workspace",
       });
     }
+    // Stat and remove describe or remove a last symlink itself, but never go through a parent out.
+    for (const p of ways.filter((w) => w !== "out-file")) {
+      await expect(files.stat(p), `stat ${p}`).rejects.toMatchObject({ code: "path_outside_workspace" });
+      await expect(files.remove(p), `remove ${p}`).rejects.toMatchObject({ code: "path_outside_workspace" });
+    }
     // Hostile archive entries: each refused, naming it, with nothing written outside.
     const hostile: [Parameters<typeof tarOf>[0], string, string][] = [
       [[{ name: "../../tmp/victim/f", data: "pwned" }], "path_outside_workspace", "../../tmp/victim/f"],

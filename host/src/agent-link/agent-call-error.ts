@@ -54,7 +54,7 @@ const FILE_ALLOWED: Record<string, (ctx: AgentFileCallContext, guestText: string
   too_large: fileError("too_large"),
   unsafe_archive: fileError("unsafe_archive"),
   disk_full: fileError("disk_full", "free space in the workspace, or create it with a larger --disk-mib"),
-  invalid_argument: fileError("invalid_argument", "check the path: it must name a file or directory of the right kind under /workspace"),
+  invalid_argument: fileError("invalid_argument", "check the path (a file or directory of the right kind under /workspace) and, for an import, that the archive is a tar or tar.gz"),
 };
 
 function sandboxFailed(ctx: { sandbox: string }, during: string, what: string, cause: unknown): PyroError {
