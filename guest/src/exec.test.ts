@@ -9,6 +9,7 @@ import { OutputStream } from "../../proto/gen/pyro/common/v1/exec_pb.js";
 import { fromConnectError } from "../../sdk/src/errors.js";
 import { unixTransport, type UnixTransport } from "../../sdk/src/transport.js";
 import { BASE_ENV } from "./exec.js";
+import { ProcessTable } from "./process/process-table.js";
 import { serveAgent } from "./server.js";
 import { CAPABILITIES } from "./get-info.js";
 import { exitedOrZombie } from "../../e2e/processes.js";
@@ -20,7 +21,7 @@ let agent: Client<typeof AgentService>;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "pyro-agent-test-"));
-  server = await serveAgent({ socketPath: join(dir, "agent.sock") }, { workspaceDir: dir, baseEnv: BASE_ENV, highWaterBytes: 64 << 10 });
+  server = await serveAgent({ socketPath: join(dir, "agent.sock") }, new ProcessTable({ workspaceDir: dir, baseEnv: BASE_ENV, defaultBufferBytes: 256 << 10 }));
   conn = unixTransport(join(dir, "agent.sock"));
   agent = createClient(AgentService, conn.transport);
 });

@@ -4,7 +4,7 @@ import { GetInfoResponseSchema, type GetInfoResponse } from "../../proto/gen/pyr
 import { VERSION } from "../../sdk/src/version.js";
 
 /** Capability names; fields and capabilities are only ever added. */
-export const CAPABILITIES = ["exec.v1", "exec.stdin.v1", "exec.timeout.v1", "files.v1", "files.archive.v1"] as const;
+export const CAPABILITIES = ["exec.v1", "exec.stdin.v1", "exec.timeout.v1", "process.v1", "files.v1", "files.archive.v1"] as const;
 
 export function getInfo(workspaceDir: string): GetInfoResponse {
   return create(GetInfoResponseSchema, {

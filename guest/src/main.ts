@@ -5,7 +5,8 @@
  * dist/agent.mjs, which uses the V8 code cache the host makes when it lays out the runtime.
  */
 import { parseArgs } from "node:util";
-import { BASE_ENV, killAllGroups } from "./exec.js";
+import { BASE_ENV } from "./process/command.js";
+import { ProcessTable } from "./process/process-table.js";
 import { serveAgent } from "./server.js";
 
 async function main(): Promise<void> {
@@ -19,13 +20,14 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   // The host's environment is not the sandbox's: commands start from BASE_ENV only.
-  await serveAgent(listen, { workspaceDir: values.workspace, baseEnv: BASE_ENV });
+  const table = new ProcessTable({ workspaceDir: values.workspace, baseEnv: BASE_ENV });
+  await serveAgent(listen, table);
   process.stdout.write("PYRO_AGENT_READY\n");
   // Where the sandbox has no pid namespace of its own (the host backend), the host asks the
   // agent to end, and the agent ends everything it started, background processes included.
   for (const sig of ["SIGTERM", "SIGINT"] as const) {
     process.on(sig, () => {
-      killAllGroups();
+      table.killAll();
       process.exit(0);
     });
   }

@@ -6,23 +6,29 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { AgentService } from "../../proto/gen/pyro/guest/v1/agent_service_pb.js";
 import { FileService } from "../../proto/gen/pyro/guest/v1/file_service_pb.js";
+import { ProcessService } from "../../proto/gen/pyro/guest/v1/process_service_pb.js";
 import { toConnectError } from "../../sdk/src/errors.js";
-import { exec, type ExecOptions } from "./exec.js";
+import { exec } from "./exec.js";
 import { fileService } from "./files/file-service.js";
 import { getInfo } from "./get-info.js";
+import { ProcessTable, type ProcessTableOptions } from "./process/process-table.js";
+import { processService } from "./process/process-service.js";
 
-export function agentRoutes(opts: ExecOptions) {
+export function agentRoutes(table: ProcessTable) {
   return (router: ConnectRouter) =>
-    router.service(FileService, fileService(opts.workspaceDir)).service(AgentService, {
-      getInfo: () => getInfo(opts.workspaceDir),
-      async *exec(req, ctx) {
-        try {
-          yield* exec(req, ctx.signal, opts);
-        } catch (err) {
-          throw toConnectError(err);
-        }
-      },
-    });
+    router
+      .service(AgentService, {
+        getInfo: () => getInfo(table.workspaceDir),
+        async *exec(req, ctx) {
+          try {
+            yield* exec(req, ctx.signal, table);
+          } catch (err) {
+            throw toConnectError(err);
+          }
+        },
+      })
+      .service(ProcessService, processService(table))
+      .service(FileService, fileService(table.workspaceDir));
 }
 
 /**
@@ -32,9 +38,10 @@ export function agentRoutes(opts: ExecOptions) {
  */
 export type AgentListen = { fd: number } | { socketPath: string };
 
-/** Serves on `listen` and resolves once it accepts connections. */
-export async function serveAgent(listen: AgentListen, opts: ExecOptions): Promise<Http2Server> {
-  const server = createServer(connectNodeAdapter({ routes: agentRoutes(opts) }));
+/** Serves on `listen` (with `table`, or a new table made of `table`'s options) and resolves once it accepts connections. */
+export async function serveAgent(listen: AgentListen, table: ProcessTable | ProcessTableOptions): Promise<Http2Server> {
+  const routes = agentRoutes(table instanceof ProcessTable ? table : new ProcessTable(table));
+  const server = createServer(connectNodeAdapter({ routes }));
   if ("socketPath" in listen) {
     await mkdir(dirname(listen.socketPath), { recursive: true });
     await rm(listen.socketPath, { force: true });

@@ -4,20 +4,19 @@
  * A plain class; the gRPC RunService is a thin adapter over it.
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { OutputStream } from "../../proto/gen/pyro/common/v1/exec_pb.js";
 import type { LimitsSchema } from "../../proto/gen/pyro/common/v1/limits_pb.js";
 import { type RunRequest, type RunResponse, RunResponseSchema } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
 import { echoInput } from "../../sdk/src/echo.js";
 import { PyroError } from "../../sdk/src/errors.js";
 import { RUN_LIMITS } from "../../sdk/src/run-limits.js";
-import { agentCallError } from "./agent-link/agent-call-error.js";
-import { ExecEventGuard } from "./agent-link/exec-event-guard.js";
 import { withProgress } from "./async-queue.js";
-import { Watchdog } from "./watchdog.js";
 import type { Sandbox } from "./backends/backend.js";
 import type { BackendRegistry } from "./backends/registry.js";
-import { breachError, PIDS_MAX, type LimitsInForce, type Resources } from "./backends/resources.js";
+import { PIDS_MAX, type LimitsInForce, type Resources } from "./backends/resources.js";
 import { findEntry } from "./environments/catalog.js";
 import type { EnvironmentStore, InstalledEnvironment } from "./environments/store.js";
+import { execInSandbox, WATCHDOG_GRACE_MS } from "./exec/exec-pipeline.js";
 import { CopyGone, createLeasedSandbox } from "./leased-sandbox.js";
 import type { Logger } from "./logger.js";
 import { pullProgress } from "./progress.js";
@@ -25,8 +24,6 @@ import type { SandboxPool } from "./sandbox-pool.js";
 
 export const RUN_DEFAULTS = { timeoutSeconds: 30, ttlSeconds: 600, vcpuCount: 1, memMib: 1024, diskMib: 4096 } as const;
 const LIMITS = { timeoutSeconds: 86_400, ttlSeconds: 86_400, vcpuCount: 64, memMib: 1 << 20, diskMib: 1 << 20, ...RUN_LIMITS };
-/** How long past its timeout (and past its last event) the host waits for the agent to report, before it destroys the sandbox itself. */
-const WATCHDOG_GRACE_MS = 10_000;
 
 type Event = MessageInitShape<typeof RunResponseSchema>["event"];
 const event = (e: Event): RunResponse => create(RunResponseSchema, { event: e });
@@ -154,56 +151,43 @@ export class Runner {
   }
 
   private async *exec(sandbox: Sandbox, req: RunRequest, timeoutSeconds: number, ttlSeconds: number, t0: number, signal: AbortSignal): AsyncGenerator<RunResponse> {
-    // If the agent never reports, the host ends the run itself (destroying the sandbox ends every process in it).
-    // Output still on its way to a slow reader is not a hang; the sandbox's TTL bounds it all.
-    const watchdog = new Watchdog(timeoutSeconds * 1000, WATCHDOG_GRACE_MS, Math.max(ttlSeconds, timeoutSeconds) * 1000 + WATCHDOG_GRACE_MS);
-    const abort = AbortSignal.any([signal, watchdog.signal]);
     const mode = sandbox.backend;
-    // Every event from the agent passes this gate before it is used: the agent shares its sandbox with the command.
-    const guard = new ExecEventGuard();
+    const events = execInSandbox(
+      sandbox,
+      { argv: req.argv, shellCommand: req.shellCommand, cwd: req.cwd, env: req.env, stdin: req.stdin },
+      {
+        timeoutMs: timeoutSeconds * 1000,
+        // The sandbox's TTL bounds a run whose output is still on its way to a slow reader.
+        hardLimitMs: Math.max(ttlSeconds, timeoutSeconds) * 1000 + WATCHDOG_GRACE_MS,
+        signal,
+        log: this.o.log,
+        // The client keeps its own copy of the output; the run keeps none.
+        outputLimitBytes: 0,
+      },
+    );
     try {
-      const stream = sandbox.agent.exec(
-        { argv: req.argv, shellCommand: req.shellCommand, cwd: req.cwd, env: req.env, stdin: req.stdin, timeoutMs: BigInt(timeoutSeconds * 1000) },
-        { signal: abort },
-      );
-      for await (const res of stream) {
-        const e = guard.check(res);
-        watchdog.activity();
-        if (e.case === "started") {
-          yield event({ case: "started", value: { sandboxId: sandbox.id, executionMode: mode, environment: sandbox.environment, pid: e.value.pid, seccomp: sandbox.seccomp ?? "", limits: limitsMessage(sandbox.limits) } });
-        } else if (e.case === "output") {
-          // Field by field: nothing else the agent put in the message (unknown fields) travels on.
-          yield event({ case: "output", value: { stream: e.value.stream, data: e.value.data } });
+      for await (const e of events) {
+        if (e.type === "started") {
+          yield event({ case: "started", value: { sandboxId: sandbox.id, executionMode: mode, environment: sandbox.environment, pid: e.pid, seccomp: sandbox.seccomp ?? "", limits: limitsMessage(sandbox.limits) } });
+        } else if (e.type === "output") {
+          yield event({ case: "output", value: { stream: e.stream === "stderr" ? OutputStream.STDERR : OutputStream.STDOUT, data: e.data } });
         } else {
-          if (e.value.timedOut) {
+          const r = e.result;
+          if (r.timedOut) {
             throw new PyroError("timeout", `the command did not finish within ${timeoutSeconds}s; its process group was killed (${mode} backend)`, {
               data: { execution_mode: mode, sandbox_id: sandbox.id },
             });
           }
-          const breach = await breachError(sandbox, e.value);
-          if (breach) throw breach;
           yield event({
             case: "exited",
-            value: {
-              exitCode: e.value.exitCode,
-              signal: e.value.signal,
-              durationMs: e.value.durationMs,
-              totalMs: BigInt(Math.round(performance.now() - t0)),
-              executionMode: mode,
-            },
+            value: { exitCode: r.exitCode, signal: r.signal, durationMs: BigInt(r.durationMs), totalMs: BigInt(Math.round(performance.now() - t0)), executionMode: mode },
           });
-          // Nothing after the exit status is read, let alone used.
           return;
         }
       }
-      guard.end();
     } catch (err) {
-      if (watchdog.signal.aborted) throw new PyroError("timeout", `the command did not finish within ${timeoutSeconds}s and the sandbox was destroyed (${mode} backend)`);
-      // Only the caller's own interrupt is `cancelled`; an agent that dies or breaks the link is `sandbox_failed`.
-      if (signal.aborted) throw new PyroError("cancelled", "the run was cancelled; its sandbox is deleted");
-      throw agentCallError(err, { sandbox: sandbox.id, program: req.argv[0] ?? "/bin/sh", log: this.o.log });
-    } finally {
-      watchdog.stop();
+      if (err instanceof PyroError && err.code === "cancelled") throw new PyroError("cancelled", "the run was cancelled; its sandbox is deleted", { cause: err });
+      throw err;
     }
   }
 }

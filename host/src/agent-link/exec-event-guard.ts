@@ -1,17 +1,20 @@
 /**
- * The gate on a command's event stream from a sandbox's agent. The agent shares its
- * sandbox with the command, so every event is checked before the manager uses it: the
- * order (one `started` first, then output, then one `exited`), the size of each output
- * chunk, and every field of `started` and `exited` (a pid the kernel could give, an exit
- * status a process can have, a signal this host knows, a duration no longer than the call).
+ * The gate on a command's event stream from a sandbox's agent (AgentService.Exec, or
+ * ProcessService.Start). The agent shares its sandbox with the command, so every event is
+ * checked before the manager uses it: the order (one `started` first, then output, then one
+ * `exited`), the size of each output chunk, its offset (a Start stream sends every byte from
+ * 0, so each chunk starts where the last one of its stream ended), and every field of
+ * `started` and `exited` (a pid the kernel could give, a table id, an exit status a process
+ * can have, a signal this host knows, a duration no longer than the call).
  * A violation is an `AgentProtocolError`; the call fails with `sandbox_failed`.
  */
 import { constants } from "node:os";
 import type { ExecResponse } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
+import type { ProcessEvent } from "../../../proto/gen/pyro/guest/v1/process_service_pb.js";
 import { OutputStream } from "../../../proto/gen/pyro/common/v1/exec_pb.js";
 import { untrustedBytes, untrustedText } from "./untrusted-text.js";
 
-/** The largest output chunk an agent may send (it reads pipes 64 KiB at a time). */
+/** The largest output chunk an agent may send (it sends at most 1 MiB at a time). */
 export const OUTPUT_CHUNK_MAX_BYTES = 1 << 20;
 /** Linux's ceiling for pid_max (PID_MAX_LIMIT). */
 const PID_MAX = 1 << 22;
@@ -32,9 +35,14 @@ export class AgentProtocolError extends Error {
 
 /** An event that passed the guard. */
 export type CheckedExecEvent = Exclude<ExecResponse["event"], { case: undefined }>;
+/** A Start stream's event that passed the guard. */
+export type CheckedProcessEvent = Exclude<ProcessEvent["event"], { case: undefined }>;
+
+/** The largest process id a table may give (ids count up from 1; 2^53 keeps them exact as numbers). */
+const PROCESS_ID_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** A short, safe description of an event, whatever its fields hold. */
-export function describeEvent(event: ExecResponse["event"]): string {
+export function describeEvent(event: ExecResponse["event"] | ProcessEvent["event"]): string {
   if (event.case === undefined) return "an event with no known kind";
   const fields = Object.entries(event.value)
     .filter(([k]) => k !== "$typeName" && k !== "$unknown")
@@ -49,37 +57,49 @@ export function describeEvent(event: ExecResponse["event"]): string {
 export class ExecEventGuard {
   #state: "waiting" | "running" | "exited" = "waiting";
   readonly #since = performance.now();
+  /** Bytes seen per stream (OutputStream value), for the offsets of a Start stream. */
+  readonly #seen = new Map<OutputStream, bigint>();
 
-  /** Returns the event when it may come now and its fields are sane; throws AgentProtocolError when not. */
+  /** Returns the event of an Exec stream when it may come now and its fields are sane; throws AgentProtocolError when not. */
   check(res: ExecResponse): CheckedExecEvent {
     const e = res.event;
-    const fail = (reason: string): never => {
-      throw new AgentProtocolError(reason, describeEvent(e));
-    };
-    if (this.#state === "exited") fail("an event came after the exit status");
+    const fail = this.#failer(e);
     switch (e.case) {
       case "started":
-        if (this.#state !== "waiting") fail("a second started event");
-        if (!Number.isInteger(e.value.pid) || e.value.pid < 1 || e.value.pid > PID_MAX) fail("started has an impossible pid");
-        this.#state = "running";
+        this.#started(e.value.pid, fail);
         return e;
       case "output":
-        if (this.#state !== "running") fail("output came before started");
-        if (e.value.stream !== OutputStream.STDOUT && e.value.stream !== OutputStream.STDERR) fail("output names no known stream");
-        if (e.value.data.length > OUTPUT_CHUNK_MAX_BYTES) fail(`an output chunk is over ${OUTPUT_CHUNK_MAX_BYTES} bytes`);
+        this.#output(e.value.stream, e.value.data, fail);
         return e;
-      case "exited": {
-        if (this.#state !== "running") fail("exited came before started");
-        const { exitCode, signal, durationMs } = e.value;
-        // Exactly one of the two: a status 0–255 from exit(), or -1 and the signal that ended it.
-        if (signal === "" ? !(Number.isInteger(exitCode) && exitCode >= 0 && exitCode <= 255) : exitCode !== -1) fail("exited has an impossible exit status");
-        if (signal !== "" && !SIGNALS.has(signal)) fail("exited names an unknown signal");
-        if (durationMs > BigInt(Math.ceil(performance.now() - this.#since) + DURATION_SLACK_MS)) fail("exited reports a duration longer than the call");
-        this.#state = "exited";
+      case "exited":
+        this.#exited(e.value, fail);
+        return e;
+      default:
+        return this.#unknown(fail);
+    }
+  }
+
+  /** The same for a ProcessService.Start stream, whose started names a table id and whose output carries offsets. */
+  checkProcessEvent(ev: ProcessEvent | undefined): CheckedProcessEvent {
+    const e = ev?.event ?? { case: undefined };
+    const fail = this.#failer(e);
+    switch (e.case) {
+      case "started":
+        if (e.value.processId < 1n || e.value.processId > PROCESS_ID_MAX) fail("started has an impossible process id");
+        this.#started(e.value.pid, fail);
+        return e;
+      case "output": {
+        this.#output(e.value.stream, e.value.data, fail);
+        const seen = this.#seen.get(e.value.stream) ?? 0n;
+        if (e.value.offset !== seen) fail("an output chunk does not start where the last one ended");
+        this.#seen.set(e.value.stream, seen + BigInt(e.value.data.length));
         return e;
       }
+      case "exited":
+        this.#exited(e.value, fail);
+        return e;
       default:
-        return fail("an event of no known kind");
+        return this.#unknown(fail);
     }
   }
 
@@ -87,5 +107,39 @@ export class ExecEventGuard {
   end(): void {
     if (this.#state === "waiting") throw new AgentProtocolError("the stream ended before the command started", "no events");
     if (this.#state === "running") throw new AgentProtocolError("the stream ended without an exit status", "no exited event");
+  }
+
+  #failer(e: ExecResponse["event"] | ProcessEvent["event"]): (reason: string) => never {
+    const fail = (reason: string): never => {
+      throw new AgentProtocolError(reason, describeEvent(e));
+    };
+    if (this.#state === "exited") fail("an event came after the exit status");
+    return fail;
+  }
+
+  #started(pid: number, fail: (reason: string) => never): void {
+    if (this.#state !== "waiting") fail("a second started event");
+    if (!Number.isInteger(pid) || pid < 1 || pid > PID_MAX) fail("started has an impossible pid");
+    this.#state = "running";
+  }
+
+  #output(stream: OutputStream, data: Uint8Array, fail: (reason: string) => never): void {
+    if (this.#state !== "running") fail("output came before started");
+    if (stream !== OutputStream.STDOUT && stream !== OutputStream.STDERR) fail("output names no known stream");
+    if (data.length > OUTPUT_CHUNK_MAX_BYTES) fail(`an output chunk is over ${OUTPUT_CHUNK_MAX_BYTES} bytes`);
+  }
+
+  #exited(x: { exitCode: number; signal: string; durationMs: bigint }, fail: (reason: string) => never): void {
+    if (this.#state !== "running") fail("exited came before started");
+    const { exitCode, signal, durationMs } = x;
+    // Exactly one of the two: a status 0–255 from exit(), or -1 and the signal that ended it.
+    if (signal === "" ? !(Number.isInteger(exitCode) && exitCode >= 0 && exitCode <= 255) : exitCode !== -1) fail("exited has an impossible exit status");
+    if (signal !== "" && !SIGNALS.has(signal)) fail("exited names an unknown signal");
+    if (durationMs > BigInt(Math.ceil(performance.now() - this.#since) + DURATION_SLACK_MS)) fail("exited reports a duration longer than the call");
+    this.#state = "exited";
+  }
+
+  #unknown(fail: (reason: string) => never): never {
+    return fail("an event of no known kind");
   }
 }
