@@ -76,6 +76,20 @@ function loopDevicesUnder(path: string): string[] {
   return out.split("\n").filter((l) => l.includes(` ${path}/`));
 }
 
+/** The session a process is in (field 6 of /proc/<pid>/stat). */
+function sessionOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3]);
+}
+
+/** The memory limit of a sandbox's cgroups (v1 or v2), in bytes. */
+function memoryLimit(cgroups: string[]): number {
+  for (const d of cgroups) {
+    for (const f of ["memory.limit_in_bytes", "memory.max"]) if (existsSync(join(d, f))) return Number(readFileSync(join(d, f), "utf8").trim());
+  }
+  return NaN;
+}
+
 /** What the sandbox `running` (its record while it ran) left: nothing, once it is destroyed. */
 async function expectNothingLeft(running: SandboxRecord): Promise<void> {
   const live = await within(10_000, async () => (await Promise.all(processesOf(running).map(isRunning))).filter(Boolean).length, (n) => n === 0);
@@ -140,6 +154,14 @@ for (const backend of backends) {
       expect(await first.ask({ op: "exec", id, shell: "cat f" })).toEqual({ stdout: "kept\n", exitCode: 0 });
       const running = readRecord(sandboxDir);
       expect(running.state).toBe("running");
+      // In a session of its own (no signal to the manager's group is its), with the resources it was made with.
+      expect(sessionOf(running.processes.launch!.pid)).toBe(running.processes.launch!.pid);
+      if (running.cgroups?.length) expect(memoryLimit(running.cgroups)).toBe(resources.memMib << 20);
+      if (running.limits?.diskMib.enforced) {
+        const df = await first.ask<{ stdout: string }>({ op: "exec", id, shell: "df -m --output=size . | tail -1" });
+        expect(Number(df.stdout.trim())).toBeGreaterThan(resources.diskMib * 0.9);
+        expect(Number(df.stdout.trim())).toBeLessThanOrEqual(resources.diskMib);
+      }
 
       // The manager is killed: the sandbox runs on, and the next manager takes it over as it is.
       await first.kill();

@@ -3,7 +3,8 @@
  * (`<state>/sandboxes/<id>/pyro-sandbox.json`): whose sandbox it is, what it was made with,
  * which processes it lives in and how to reach its agent. It holds everything a later
  * manager needs to re-adopt the sandbox, or to end it and clean up after it, without the
- * manager that made it. It is replaced whole (temp file, fsync, rename), never edited.
+ * manager that made it. It is replaced whole (temp file, fsync, rename, fsync of its
+ * directory), never edited.
  *
  * A later manager touches a directory only when it holds such a record naming that very
  * directory, so a state directory shared with anything else (PYRO_STATE_DIR pointed at an
@@ -119,6 +120,13 @@ async function writeRecordFile(dir: string, record: SandboxRecord | LegacySandbo
   }
   await fh.close();
   await rename(tmp, join(dir, RECORD_FILE));
+  // The rename itself reaches the disk only with its directory.
+  const d = await open(dir, "r");
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
 }
 
 /**
