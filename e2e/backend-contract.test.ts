@@ -203,6 +203,31 @@ for (const backend of backends) {
       expect(readFileSync(join(stateDir, "manager.log"), "utf8")).toContain("destroyed durable sandboxes nobody claimed");
     });
 
+    const egress = durable && backend.capabilities.network.includes("egress");
+    it.skipIf(!egress)(`gives a durable sandbox its network helper again on start, and keeps it across a manager's SIGKILL (${why})`, async () => {
+      const stateDir = join(dir, `${backend.name}-network`);
+      mkdirSync(stateDir, { mode: 0o711 });
+      const first = await keeper(stateDir, backend.name);
+      const { id, dir: sandboxDir } = await first.ask<{ id: string; dir: string }>({ op: "create", network: true });
+      const hasTap = { op: "exec", id, shell: "grep -q tap0: /proc/net/dev && echo up" };
+      expect(await first.ask(hasTap)).toEqual({ stdout: "up\n", exitCode: 0 });
+      const before = readRecord(sandboxDir);
+      expect(Object.keys(before.processes).sort()).toEqual(["init", "launch", "network"]);
+      await first.ask({ op: "stop", id });
+      expect(await isRunning(before.processes.network!)).toBe(false);
+      await first.ask({ op: "start", id });
+      const running = readRecord(sandboxDir);
+      expect(Object.keys(running.processes).sort()).toEqual(["init", "launch", "network"]);
+      expect(await first.ask(hasTap)).toEqual({ stdout: "up\n", exitCode: 0 });
+      await first.kill();
+      expect(await Promise.all(processesOf(running).map(isRunning))).toEqual([true, true, true]);
+      const second = await keeper(stateDir, backend.name);
+      expect((await second.ready).recovered).toEqual([{ id, state: "running" }]);
+      expect(await second.ask(hasTap)).toEqual({ stdout: "up\n", exitCode: 0 });
+      await second.ask({ op: "destroy", id });
+      await expectNothingLeft(running);
+    });
+
     it.skipIf(probe.available)(`is unavailable here and refuses to create: ${probe.detail}`, async () => {
       await expect(backend.create({ id: "sb-00000000c9", dir: join(dir, "x"), environment: { name: "debian:12", rootfs }, network: false, resources, durable: false })).rejects.toMatchObject({
         code: "backend_unavailable",

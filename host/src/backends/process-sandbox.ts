@@ -28,6 +28,7 @@ const LOG_CHECK_MS = 30_000;
 
 /** What a launch may do with the record and the agent while it starts. */
 export interface LaunchContext {
+  /** The record as last saved. */
   readonly record: SandboxRecord;
   /** Merges `patch` into the record and writes it. */
   save(patch: Partial<SandboxRecord>): Promise<void>;
@@ -226,8 +227,11 @@ export class ProcessSandbox implements Sandbox {
     this.#phase = "starting";
     this.#conn.reset("the sandbox is starting");
     await this.#save({ state: "starting", processes: {}, manager: await self() });
+    const sandbox = this;
     await this.#o.unit.launch({
-      record: this.#record,
+      get record() {
+        return sandbox.#record;
+      },
       first,
       signal,
       save: (patch) => this.#save(patch),
