@@ -82,12 +82,12 @@ function sessionOf(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3]);
 }
 
-/** The memory limit of a sandbox's cgroups (v1 or v2), in bytes. */
-function memoryLimit(cgroups: string[]): number {
+/** The first of `files` found in a sandbox's cgroups (v1 or v2 names), trimmed. */
+function cgroupValue(cgroups: string[], files: string[]): string | undefined {
   for (const d of cgroups) {
-    for (const f of ["memory.limit_in_bytes", "memory.max"]) if (existsSync(join(d, f))) return Number(readFileSync(join(d, f), "utf8").trim());
+    for (const f of files) if (existsSync(join(d, f))) return readFileSync(join(d, f), "utf8").trim();
   }
-  return NaN;
+  return undefined;
 }
 
 /** What the sandbox `running` (its record while it ran) left: nothing, once it is destroyed. */
@@ -156,7 +156,11 @@ for (const backend of backends) {
       expect(running.state).toBe("running");
       // In a session of its own (no signal to the manager's group is its), with the resources it was made with.
       expect(sessionOf(running.processes.launch!.pid)).toBe(running.processes.launch!.pid);
-      if (running.cgroups?.length) expect(memoryLimit(running.cgroups)).toBe(resources.memMib << 20);
+      if (running.cgroups?.length) {
+        expect(cgroupValue(running.cgroups, ["memory.limit_in_bytes", "memory.max"])).toBe(String(resources.memMib << 20));
+        expect(cgroupValue(running.cgroups, ["cpu.cfs_quota_us", "cpu.max"])).toMatch(new RegExp(`^${resources.vcpuCount * 100_000}\\b`));
+        expect(cgroupValue(running.cgroups, ["pids.max"])).toBe(String(resources.pidsMax));
+      }
       if (running.limits?.diskMib.enforced) {
         const df = await first.ask<{ stdout: string }>({ op: "exec", id, shell: "df -m --output=size . | tail -1" });
         expect(Number(df.stdout.trim())).toBeGreaterThan(resources.diskMib * 0.9);
