@@ -62,6 +62,7 @@ describe.skipIf(!probe.available)(`file tools in a namespace sandbox${probe.avai
       environment: { name: "debian:12", rootfs },
       network: false,
       resources: { vcpuCount: 1, memMib: 512, diskMib: 1024, pidsMax: 256 },
+      durable: false,
     });
     files = new GuestFiles(sandbox.files, { sandbox: sandbox.id, log: silentLogger });
   });

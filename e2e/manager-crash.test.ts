@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } 
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { detectCgroups } from "../host/src/backends/namespace/cgroups.js";
-import { createSandboxDir } from "../host/src/sandbox-record.js";
+import { createSandboxDir, newSandboxRecord } from "../host/src/sandbox-record.js";
 import { deadProcess } from "../host/src/testing.js";
 import { Pyro } from "../sdk/src/index.js";
 import { startManager, testDir, type TestManager } from "./harness.js";
@@ -106,9 +106,12 @@ describe.runIf(root)("a manager starting where a killed one left a sandbox", () 
 
   it("ends the processes still in that sandbox's cgroups and removes them", async () => {
     const stateDir = join(base, "state");
-    // As pyro leaves one: a directory with its record, naming a manager that is gone.
+    // As pyro leaves one: a directory with its record, naming a manager that is gone and no processes yet.
     mkdirSync(join(stateDir, "sandboxes"), { recursive: true });
-    await createSandboxDir(join(stateDir, "sandboxes", id), { format: "pyro.sandbox/1", id, manager: await deadProcess() });
+    const dir = join(stateDir, "sandboxes", id);
+    const resources = { vcpuCount: 1, memMib: 512, diskMib: 1024, pidsMax: 64 };
+    const spec = { id, dir, environment: { name: "debian:12", rootfs: "/nonexistent" }, network: false, resources, durable: false };
+    await createSandboxDir({ ...(await newSandboxRecord(spec, "namespace")), manager: await deadProcess() });
     dirs = (await cgroupParents()).map((p) => join(p, id));
     expect(dirs).not.toEqual([]);
     stuck = spawn("sleep", ["300"], { stdio: "ignore" });

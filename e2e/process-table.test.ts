@@ -11,7 +11,8 @@ import { createClient, type Client } from "@connectrpc/connect";
 import { OutputStream } from "../proto/gen/pyro/common/v1/exec_pb.js";
 import { ProcessService, ProcessSignal, type ProcessEvent } from "../proto/gen/pyro/guest/v1/process_service_pb.js";
 import { fromConnectError } from "../sdk/src/errors.js";
-import { AgentConnection, dialUnixSocket } from "../host/src/agent-link/agent-connection.js";
+import { AgentConnection } from "../host/src/agent-link/agent-connection.js";
+import { dialUnixSocket } from "../host/src/agent-link/agent-dialer.js";
 import type { Sandbox } from "../host/src/backends/backend.js";
 import { NamespaceBackend } from "../host/src/backends/namespace/namespace-backend.js";
 import { SANDBOX_NAMES } from "../host/src/backends/namespace/sandbox-launch.js";
@@ -45,6 +46,7 @@ beforeAll(async () => {
     environment: { name: "debian:12", rootfs },
     network: false,
     resources: { vcpuCount: 1, memMib: 512, diskMib: 1024, pidsMax: 256 },
+    durable: false,
   });
   // The socket lives where only the manager can write, so a second connection is as safe as the first.
   conn = new AgentConnection(dialUnixSocket(join(sandboxDir, SANDBOX_NAMES.agentSocket)));

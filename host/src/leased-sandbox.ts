@@ -2,18 +2,22 @@
  * Making a sandbox that cannot lose its files: its directory carries a record of whose it is
  * (sandbox-record.ts) and it holds a lease on the environment copy it starts from
  * (environments/copy-users.ts), taken before the backend reads the copy and released once the
- * sandbox is destroyed. While it starts, both name this manager; once it runs, both name the
- * sandbox's own process, so they follow the sandbox's life, not the manager's.
+ * sandbox is destroyed.
+ *
+ * What the lease follows: a one-shot sandbox's, the manager while it starts and then the
+ * sandbox's own process, so it follows the sandbox's life, not the manager's. A durable
+ * sandbox's, its record, from the start: its writable layer refers to the copy for as long as
+ * its files exist, running or stopped, whichever manager holds it.
  */
 import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { Backend, Sandbox } from "./backends/backend.js";
+import type { Backend, Sandbox, SandboxSpec } from "./backends/backend.js";
 import type { Resources } from "./backends/resources.js";
 import type { EnvironmentLease, EnvironmentStore, InstalledEnvironment } from "./environments/store.js";
 import type { Logger } from "./logger.js";
-import { identify, self } from "./process-identity.js";
-import { createSandboxDir, writeSandboxRecord, type SandboxRecord } from "./sandbox-record.js";
+import { self } from "./process-identity.js";
+import { createSandboxDir, newSandboxRecord, RECORD_FILE } from "./sandbox-record.js";
 
 /** The environment copy was removed between being found and being leased: find the current one again. */
 export class CopyGone extends Error {
@@ -34,6 +38,8 @@ export interface LeasedSandboxOptions {
   copy?: InstalledEnvironment;
   network: boolean;
   resources: Resources;
+  /** Kept across stops and manager restarts (see SandboxSpec.durable). */
+  durable?: boolean;
 }
 
 function newSandboxId(): string {
@@ -47,13 +53,21 @@ function newSandboxId(): string {
 export async function createLeasedSandbox(o: LeasedSandboxOptions, signal?: AbortSignal): Promise<Sandbox> {
   const id = newSandboxId();
   const dir = join(o.stateDir, "sandboxes", id);
-  const manager = await self();
-  const record: SandboxRecord = { format: "pyro.sandbox/1", id, manager };
-  await createSandboxDir(dir, record);
+  const durable = o.durable ?? false;
+  const spec: SandboxSpec = {
+    id,
+    dir,
+    environment: { name: o.environment, rootfs: o.copy?.rootfs ?? "", ...(o.copy ? { copy: o.copy.dir } : {}) },
+    network: o.network,
+    resources: o.resources,
+    durable,
+  };
+  // The record first: a crash from here on leaves a directory a later manager knows is pyro's.
+  await createSandboxDir(await newSandboxRecord(spec, o.backend.name));
   let lease: EnvironmentLease | undefined;
   try {
     if (o.copy) {
-      lease = await o.store.lease(o.copy, id, manager);
+      lease = await o.store.lease(o.copy, id, durable ? { record: join(dir, RECORD_FILE) } : await self());
       if (!lease) throw new CopyGone(o.copy.dir);
     }
   } catch (err) {
@@ -62,23 +76,27 @@ export async function createLeasedSandbox(o: LeasedSandboxOptions, signal?: Abor
   }
   let sandbox: Sandbox;
   try {
-    sandbox = await o.backend.create({ id, dir, environment: { name: o.environment, rootfs: o.copy?.rootfs ?? "" }, network: o.network, resources: o.resources }, signal);
+    sandbox = await o.backend.create(spec, signal);
   } catch (err) {
     await lease?.release();
     throw err;
   }
-  const proc = await identify(sandbox.pid).catch(() => undefined);
-  if (proc) {
-    await lease?.holdBy(proc);
-    await writeSandboxRecord(dir, { ...record, process: proc }).catch((err: unknown) => o.log.warn("cannot update a sandbox record", { sandbox: id, err }));
-  } else {
-    o.log.debug("sandbox process not found; its lease follows the manager", { sandbox: id });
+  if (lease && !durable) {
+    const proc = sandbox.record.processes.launch;
+    if (proc) await lease.holdBy(proc);
+    else o.log.debug("sandbox process not known; its lease follows the manager", { sandbox: id });
   }
+  return withLease(sandbox, lease);
+}
+
+/** Makes `sandbox.destroy()` end `lease` too, once the sandbox is gone. */
+export function withLease(sandbox: Sandbox, lease: EnvironmentLease | undefined): Sandbox {
+  if (!lease) return sandbox;
   const destroy = sandbox.destroy.bind(sandbox);
   let destroyed: Promise<void> | undefined;
   sandbox.destroy = () =>
     (destroyed ??= destroy().finally(async () => {
-      await lease?.release();
+      await lease.release();
     }));
   return sandbox;
 }

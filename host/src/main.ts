@@ -24,8 +24,8 @@ import { EnvironmentStore } from "./environments/store.js";
 import { fileLogger, type Logger } from "./logger.js";
 import { findAgentBundle, prepareAgentRuntime, type AgentRuntime } from "./runtime/agent-runtime.js";
 import { Runner } from "./runner.js";
-import { removeLeftoverSandboxes } from "./sandbox-record.js";
 import { SandboxPool } from "./sandbox-pool.js";
+import { recoverSandboxes } from "./sandbox-recovery.js";
 import { environmentService } from "./services/environment-service.js";
 import { grpcHandler } from "./services/grpc-handler.js";
 import { runService } from "./services/run-service.js";
@@ -149,9 +149,19 @@ export async function serveManager(config: ManagerConfig, opts: { log?: Logger; 
   const release = await acquireLock(`${config.socketPath}.lock`);
   const log = opts.log ?? fileLogger(config.logPath, config.debug);
   try {
-    const { routes, pool, store, namespace } = buildManager(config, log);
-    // Sandboxes a killed manager left: processes still in their cgroups end, then their directories go.
-    await removeLeftoverSandboxes(join(config.stateDir, "sandboxes"), log, (ids) => namespace.removeLeftovers(ids));
+    const { routes, pool, store, namespace, backends } = buildManager(config, log);
+    // Sandboxes an earlier manager left: durable ones are taken over for their owners to
+    // claim; one-shot and pooled ones, and launches a crash cut short, end and go.
+    const recovered = await recoverSandboxes({
+      sandboxesDir: join(config.stateDir, "sandboxes"),
+      backend: (name) => backends.backend(name),
+      store,
+      log,
+      endLeftovers: (ids) => namespace.removeLeftovers(ids),
+    });
+    // Nothing claims a taken-over sandbox yet (the workspaces will, as they are recovered):
+    // one left unclaimed has no owner, so it ends.
+    await recovered.endUnclaimed();
     // Old copies whose sandboxes are gone, and builds a crash cut short: off the start-up path.
     void store.collect().catch((err: unknown) => log.warn("tidying the environment cache failed", { err }));
     await freeSocketPath(config.socketPath, config.stateDir);

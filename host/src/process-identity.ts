@@ -68,3 +68,48 @@ export async function isRunning(id: ProcessIdentity): Promise<boolean> {
   const s = await statOf(id.pid);
   return !!s && s.start === id.start && s.state !== "Z" && s.state !== "X";
 }
+
+/** isRunning, synchronously: for checks on a hot path (a sandbox's `alive()`), one small /proc read. */
+export function isRunningSync(id: ProcessIdentity): boolean {
+  const h = host();
+  if (id.boot !== h.boot) return false;
+  if (id.pidNs !== h.pidNs) return true;
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${id.pid}/stat`, "utf8");
+  } catch {
+    return false;
+  }
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return fields[19] === id.start && fields[0] !== "Z" && fields[0] !== "X";
+}
+
+/** True when `id` names a process of this boot and pid namespace, so whether it runs can be proven either way. */
+export function checkable(id: ProcessIdentity): boolean {
+  const h = host();
+  return id.boot !== h.boot || id.pidNs === h.pidNs;
+}
+
+/**
+ * Sends `signal` to the process `id` names, only if it is still that process (same pid and
+ * start time): a bare pid may have been reused. Returns whether it was sent.
+ */
+export function killIdentified(id: ProcessIdentity, signal: NodeJS.Signals = "SIGKILL"): boolean {
+  if (!checkable(id) || !isRunningSync(id)) return false;
+  try {
+    process.kill(id.pid, signal);
+    return true;
+  } catch {
+    return false; // gone meanwhile
+  }
+}
+
+/** Resolves once none of `ids` runs, or with false after `timeoutMs`. */
+export async function waitGone(ids: ProcessIdentity[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!ids.some((id) => checkable(id) && isRunningSync(id))) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

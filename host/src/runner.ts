@@ -94,7 +94,6 @@ export class Runner {
     const resources: Resources = { vcpuCount: v.vcpuCount, memMib: v.memMib, diskMib: v.diskMib, pidsMax: PIDS_MAX };
     let sandbox: Sandbox | undefined;
     let copy: InstalledEnvironment | undefined;
-    let key = "";
     for (let attempt = 1; !sandbox; attempt++) {
       // The host backend runs on the host's own filesystem: no environment to install.
       if (backend.isolated) {
@@ -109,17 +108,18 @@ export class Runner {
       }
       // Keyed by the copy itself (a ready sandbox of a replaced copy is never handed out) and the limits.
       const kind = `${v.entry.name}|${backend.name}|`;
-      key = `${kind}${resources.vcpuCount}|${resources.memMib}|${resources.diskMib}|${copy?.dir ?? "host"}`;
+      const key = `${kind}${resources.vcpuCount}|${resources.memMib}|${resources.diskMib}|${copy?.dir ?? "host"}`;
       const leased = copy;
-      const make = () =>
-        createLeasedSandbox({ backend, store: this.o.store, stateDir: this.o.stateDir, log: this.o.log, environment: v.entry.name, copy: leased, network: req.network, resources }, signal);
+      const make = (sig: AbortSignal) =>
+        createLeasedSandbox({ backend, store: this.o.store, stateDir: this.o.stateDir, log: this.o.log, environment: v.entry.name, copy: leased, network: req.network, resources }, sig);
       try {
         // Sandboxes with network are made to order; the rest come ready from the pool.
-        if (req.network) sandbox = await make();
+        if (req.network) sandbox = await make(signal);
         else {
           // Ready sandboxes of an older copy hold it on disk; let them go.
           void this.o.pool.drop(kind, (k) => k === key);
-          sandbox = await this.o.pool.take(key, make);
+          // Ready sandboxes only of a current, sound copy: one of a replaced or corrupt copy would keep it on disk.
+          sandbox = await this.o.pool.take(key, make, { signal, canRefill: async () => !leased || (await this.o.store.isUsable(leased)) });
         }
       } catch (err) {
         // The copy was replaced or removed between finding and leasing it (a rebuild, a prune, another manager): find the current one.
@@ -137,16 +137,9 @@ export class Runner {
       yield* this.exec(sandbox, req, v.commandSeconds, v.ttlSeconds, t0, signal);
     } finally {
       // Off the caller's path: the stream ends as soon as the command has; the sandbox is
-      // torn down (ending its lease), and the pool topped up, after the answer has left.
+      // torn down (ending its lease) after the answer has left. (The pool refilled when it was taken.)
       const done = sandbox;
-      const used = copy;
-      void done
-        .destroy()
-        .catch((err) => this.o.log.warn("sandbox destroy failed", { sandbox: done.id, error: err }))
-        .finally(async () => {
-          // Ready sandboxes only of a current, sound copy: one of a replaced or corrupt copy would keep it on disk.
-          if (!req.network && (!used || (await this.o.store.isUsable(used)))) this.o.pool.refill(key);
-        });
+      void done.destroy().catch((err) => this.o.log.warn("sandbox destroy failed", { sandbox: done.id, error: err }));
     }
   }
 

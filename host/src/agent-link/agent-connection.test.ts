@@ -10,33 +10,66 @@ import { serveAgent } from "../../../guest/src/server.js";
 import { BASE_ENV } from "../../../guest/src/exec.js";
 import { FRAME, frame, pingFlood, randomBytesFrom, prng, seededMix, settingsFlood } from "../../../e2e/fixtures/http2-frames.js";
 import { hostilePeer, watchUncaught } from "../../../e2e/fixtures/hostile-peer.js";
-import { AgentConnection, dialUnixSocket } from "./agent-connection.js";
+import { AgentConnection } from "./agent-connection.js";
+import { dialUnixSocket } from "./agent-dialer.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pyro-agent-connection-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe("AgentConnection connects once", () => {
-  it("never reconnects to whatever the path is later", async () => {
+describe("AgentConnection dials again", () => {
+  it("after its agent restarted behind the same socket path, with no help from the caller", async () => {
     const sock = join(dir, "a.sock");
     const first = await serveAgent({ socketPath: sock }, { workspaceDir: dir, baseEnv: BASE_ENV });
     const sessions: { destroy(): void }[] = [];
     first.on("session", (s) => sessions.push(s));
-    const conn = new AgentConnection(dialUnixSocket(sock));
+    const failures: Error[] = [];
+    const conn = new AgentConnection(dialUnixSocket(sock), { onFailure: (e) => failures.push(e) });
     const agent = createClient(AgentService, conn.transport);
     await agent.getInfo({});
-    // The first listener and its connection go; something else now listens at the path.
+    // The agent goes (its connection with it) and a new one serves at the path.
     first.close();
     for (const s of sessions) s.destroy();
+    await sleep(50);
+    expect(conn.failure).toBeDefined();
     const second = await serveAgent({ socketPath: sock }, { workspaceDir: dir, baseEnv: BASE_ENV });
     let dialled = 0;
     second.on("connection", () => dialled++);
     try {
-      await expect(agent.getInfo({})).rejects.toThrow();
-      expect(dialled).toBe(0);
+      await agent.getInfo({});
+      expect(dialled).toBe(1);
+      expect(conn.failure).toBeUndefined();
+      expect(failures).toHaveLength(1);
     } finally {
       conn.close();
       second.close();
     }
+  });
+
+  it("never once closed: later calls fail at once, without dialling", async () => {
+    const sock = join(dir, "closed.sock");
+    const server = await serveAgent({ socketPath: sock }, { workspaceDir: dir, baseEnv: BASE_ENV });
+    let dialled = 0;
+    server.on("connection", () => dialled++);
+    const conn = new AgentConnection(dialUnixSocket(sock));
+    const agent = createClient(AgentService, conn.transport);
+    await agent.getInfo({});
+    conn.close();
+    await expect(agent.getInfo({})).rejects.toThrow(/closed/);
+    expect(dialled).toBe(1);
+    server.close();
+  });
+
+  it("through whatever dialer it is given, and reports a dial that fails as the call's failure", async () => {
+    let dials = 0;
+    const conn = new AgentConnection(async () => {
+      dials++;
+      throw new Error("no agent here");
+    });
+    const agent = createClient(AgentService, conn.transport);
+    await expect(agent.getInfo({})).rejects.toThrow(/no agent here/);
+    await expect(agent.getInfo({})).rejects.toThrow(/no agent here/);
+    expect(dials).toBe(2);
+    conn.close();
   });
 
   it("refuses a path that is not a socket (e.g. a symlink planted by a guest)", async () => {
@@ -64,7 +97,7 @@ describe("AgentConnection against a hostile agent", () => {
     ["a seeded mix of frames and bytes (seed 2)", (s) => s.write(Buffer.concat(seededMix(2, 50)))],
   ];
 
-  it.each(cases)("%s fails the call and every later one, and nothing reaches the process", async (name, act) => {
+  it.each(cases)("%s fails the call; a later call dials again and fails alone; nothing reaches the process", async (name, act) => {
     const sock = join(dir, `hostile-${name.replace(/\W+/g, "-")}.sock`);
     const peer = await hostilePeer(sock, act);
     const uncaught = watchUncaught();
@@ -78,9 +111,10 @@ describe("AgentConnection against a hostile agent", () => {
       await expect(call()).rejects.toThrow();
       expect(conn.failure).toBeDefined();
       expect(failures).toHaveLength(1);
-      // Later calls fail at once, without dialling again.
+      // A later call gets a connection of its own, which the peer fails in turn.
       await expect(agent.getInfo({})).rejects.toThrow();
-      expect(peer.connections).toBe(1);
+      expect(peer.connections).toBe(2);
+      expect(failures).toHaveLength(2);
       conn.close();
       await sleep(100);
       expect(uncaught.errors).toEqual([]);

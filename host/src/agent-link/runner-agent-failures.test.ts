@@ -20,6 +20,7 @@ import type { EnvironmentStore } from "../environments/store.js";
 import { streamLogger } from "../logger.js";
 import { Runner } from "../runner.js";
 import { SandboxPool } from "../sandbox-pool.js";
+import { FAKE_CAPABILITIES, fakeSandbox } from "../testing.js";
 import { Writable } from "node:stream";
 
 // The runner makes each sandbox's directory (with its record) before the backend runs.
@@ -35,20 +36,23 @@ async function runAgainst(exec: ServiceImpl<typeof AgentService>["exec"], opts: 
   const lines: string[] = [];
   const log = streamLogger(new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
   const transport = createRouterTransport(({ service }) => service(AgentService, { getInfo: () => ({}), exec }));
-  const sandbox: Sandbox = {
+  const sandbox: Sandbox = fakeSandbox({
     id: "sb-test",
     backend: "host",
-    environment: "debian:12",
-    network: false,
-    pid: process.pid,
     agent: createClient(AgentService, transport),
     files: {} as Sandbox["files"],
     limits: unenforcedLimits({ vcpuCount: 1, memMib: 1024, diskMib: 4096, pidsMax: 1024 }, "the host backend"),
-    breaches: async () => [],
     alive: () => true,
     destroy: async () => {},
+  });
+  const backend: Backend = {
+    name: "host",
+    isolated: false,
+    capabilities: FAKE_CAPABILITIES,
+    probe: async () => ({ available: true, detail: "", hint: "" }),
+    create: async () => sandbox,
+    recover: async () => "gone",
   };
-  const backend: Backend = { name: "host", isolated: false, probe: async () => ({ available: true, detail: "", hint: "" }), create: async () => sandbox };
   const pool = new SandboxPool({ size: 0, idleMs: 60_000, log });
   const runner = new Runner({ stateDir, store: {} as EnvironmentStore, backends: new BackendRegistry([backend]), pool, defaultBackend: "", log });
   const req = create(RunRequestSchema, { environment: "debian:12", argv: ["fuzz"], backend: "host", allowHostCompat: true, timeoutSeconds: 5 });

@@ -1,25 +1,27 @@
 /**
- * Shared by the backends that start the agent as a child process of the manager (namespace
- * and host): wait for its ready line, keep its stderr for the log, connect to its socket,
- * and kill and clean up on destroy.
+ * The agent's side of starting a sandbox, shared by the backends that run the agent as a
+ * process (namespace and host): is it ready, and can it do what the host needs?
+ *
+ * Readiness is a dial, not a message: the manager binds the agent's listening socket before
+ * the launch, so connecting succeeds at once and the first call waits in the socket's queue
+ * until the agent serves. No pipe from the sandbox to the manager is needed, so none ties
+ * the sandbox's life to the manager's; while the manager watches the launch, its early exit
+ * still fails the start at once.
  */
 import type { ChildProcess } from "node:child_process";
-import { createClient, type Client } from "@connectrpc/connect";
-import { AgentService } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
-import { FileService } from "../../../proto/gen/pyro/guest/v1/file_service_pb.js";
+import type { Client } from "@connectrpc/connect";
+import type { AgentService } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
 import { PyroError } from "../../../sdk/src/errors.js";
-import { AgentConnection, dialUnixSocket } from "../agent-link/agent-connection.js";
 import { ExecEventGuard } from "../agent-link/exec-event-guard.js";
 import { untrustedText } from "../agent-link/untrusted-text.js";
-import { removeTree } from "../environments/remove-tree.js";
-import type { Logger } from "../logger.js";
-import type { BackendName, Sandbox } from "./backend.js";
-import type { LimitBreach, LimitsInForce } from "./resources.js";
 
 const READY_LINE = "PYRO_AGENT_READY";
 const STDERR_TAIL_BYTES = 4096;
 
-/** Resolves when the child prints the agent's ready line; rejects when it exits first or takes too long. */
+/**
+ * Resolves when the child prints the agent's ready line; rejects when it exits first or takes
+ * too long. Only for an agent the manager runs with pipes for a moment (the runtime's warm-up).
+ */
 export function waitForReady(child: ChildProcess, timeoutMs: number, signal?: AbortSignal): Promise<void> {
   return new Promise((ok, fail) => {
     let out = "";
@@ -51,28 +53,6 @@ export function waitForReady(child: ChildProcess, timeoutMs: number, signal?: Ab
   });
 }
 
-export interface AgentProcessSandboxOptions {
-  id: string;
-  backend: BackendName;
-  environment: string;
-  network: boolean;
-  /** The seccomp filter the sandbox runs under, when it has one. */
-  seccomp?: string;
-  child: ChildProcess;
-  socketPath: string;
-  dir: string;
-  log: Logger;
-  /** Extra processes to end with the sandbox (e.g. a network helper). */
-  helpers?: ChildProcess[];
-  /** Kills the sandbox's processes. */
-  kill(): void;
-  limits: LimitsInForce;
-  /** The limits the sandbox ran into; none when not given. */
-  breaches?: () => Promise<LimitBreach[]>;
-  /** Runs once every process is gone, before the directory is removed (e.g. to remove cgroups). */
-  cleanup?: () => Promise<void>;
-}
-
 /** Capabilities the host needs of an agent before it hands the sandbox out. */
 export const REQUIRED_CAPABILITIES = ["exec.v1", "exec.timeout.v1"];
 
@@ -81,62 +61,55 @@ export const REQUIRED_CAPABILITIES = ["exec.v1", "exec.timeout.v1"];
  * opens the HTTP/2 connection and warms the agent's request and spawn paths (fork, pipes,
  * stream encoding), so the first real command pays for none of it.
  */
-export async function handshakeAgent(agent: Client<typeof AgentService>): Promise<void> {
-  const info = await agent.getInfo({}, { timeoutMs: 10_000 });
+export async function handshakeAgent(agent: Client<typeof AgentService>, signal?: AbortSignal): Promise<void> {
+  const info = await agent.getInfo({}, { timeoutMs: 10_000, signal });
   const missing = REQUIRED_CAPABILITIES.filter((c) => !info.capabilities.includes(c));
   if (missing.length > 0) throw new PyroError("sandbox_start_failed", `the sandbox's agent (${untrustedText(info.version, 64)}) lacks ${missing.join(", ")}`);
   const guard = new ExecEventGuard();
-  for await (const res of agent.exec({ argv: ["/bin/true"], timeoutMs: 10_000n }, { timeoutMs: 10_000 })) guard.check(res);
+  for await (const res of agent.exec({ argv: ["/bin/true"], timeoutMs: 10_000n }, { timeoutMs: 10_000, signal })) guard.check(res);
   guard.end();
 }
 
-/** Connects to the agent and hands the sandbox out (or to the pool) only once the handshake passed. */
-export async function connectAgentSandbox(o: AgentProcessSandboxOptions): Promise<Sandbox> {
-  const sandbox = agentProcessSandbox(o);
-  try {
-    await handshakeAgent(sandbox.agent);
-    return sandbox;
-  } catch (err) {
-    await sandbox.destroy();
-    if (err instanceof PyroError) throw err;
-    throw new PyroError("sandbox_start_failed", `the sandbox's agent did not answer: ${untrustedText((err as Error).message)}`, { cause: err });
-  }
+export interface AwaitAgentOptions {
+  /** The launched process, while the manager is its parent: its exit fails the wait at once. */
+  launch?: ChildProcess;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Why the launch failed, from its log, for the error message. */
+  tail: () => string;
 }
 
-/** A sandbox whose agent is `child`, reached on `socketPath`. */
-function agentProcessSandbox(o: AgentProcessSandboxOptions): Sandbox {
-  // Made once, before any command runs; never remade (see AgentConnection).
-  const conn = new AgentConnection(dialUnixSocket(o.socketPath), {
-    onFailure: (err) => o.log.warn("agent connection ended", { sandbox: o.id, reason: untrustedText(err.message) }),
+/** Waits until the agent passes the handshake; fails at once when the launch exits first, on timeout, or when cancelled. */
+export async function awaitAgent(agent: Client<typeof AgentService>, o: AwaitAgentOptions): Promise<void> {
+  const stop = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
+  let onExit: ((code: number | null, sig: string | null) => void) | undefined;
+  const exited = new Promise<never>((_, fail) => {
+    onExit = (code, sig) => fail(new PyroError("sandbox_start_failed", `the sandbox exited before its agent was ready (${sig ?? `exit ${code}`}): ${untrustedText(o.tail()) || "no output"}`));
+    if (o.launch && (o.launch.exitCode !== null || o.launch.signalCode !== null)) onExit(o.launch.exitCode, o.launch.signalCode);
+    else o.launch?.once("exit", onExit);
   });
-  let exited = false;
-  o.child.once("exit", () => (exited = true));
-  o.child.stderr?.on("data", (d: Buffer) => o.log.debug("agent stderr", { sandbox: o.id, text: d.toString().slice(0, 2000) }));
-  let destroying: Promise<void> | undefined;
-  return {
-    id: o.id,
-    backend: o.backend,
-    environment: o.environment,
-    network: o.network,
-    seccomp: o.seccomp,
-    pid: o.child.pid ?? 0,
-    agent: createClient(AgentService, conn.transport),
-    files: createClient(FileService, conn.transport),
-    limits: o.limits,
-    breaches: o.breaches ?? (async () => []),
-    alive: () => !exited && destroying === undefined && conn.failure === undefined,
-    destroy() {
-      destroying ??= (async () => {
-        conn.close();
-        const gone = exited ? Promise.resolve() : new Promise<void>((r) => o.child.once("exit", () => r()));
-        o.kill();
-        for (const h of o.helpers ?? []) h.kill("SIGKILL");
-        await gone;
-        await o.cleanup?.().catch((err: unknown) => o.log.warn("sandbox cleanup failed", { sandbox: o.id, error: err }));
-        await removeTree(o.dir, o.log);
-        o.log.debug("sandbox destroyed", { sandbox: o.id });
-      })();
-      return destroying;
-    },
-  };
+  exited.catch(() => {});
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new PyroError("sandbox_start_failed", `the sandbox's agent was not ready after ${o.timeoutMs} ms: ${untrustedText(o.tail()) || "no output"}`)), o.timeoutMs);
+  });
+  timedOut.catch(() => {});
+  try {
+    await Promise.race([
+      handshakeAgent(agent, signal).catch(async (err: unknown) => {
+        if (o.signal?.aborted) throw new PyroError("cancelled", "sandbox start was cancelled");
+        // The launch dying takes its listening socket along, which fails the call too: say why it died.
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 200))]);
+        if (err instanceof PyroError) throw err;
+        throw new PyroError("sandbox_start_failed", `the sandbox's agent did not answer: ${untrustedText((err as Error).message)}`, { cause: err });
+      }),
+      exited,
+      timedOut,
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onExit) o.launch?.off("exit", onExit);
+    stop.abort();
+  }
 }

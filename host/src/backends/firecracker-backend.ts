@@ -7,13 +7,28 @@ import { execFile } from "node:child_process";
 import { access, constants } from "node:fs/promises";
 import { promisify } from "node:util";
 import { PyroError } from "../../../sdk/src/errors.js";
-import type { Backend, Probe, Sandbox } from "./backend.js";
+import type { Backend, BackendCapabilities, Probe, Sandbox } from "./backend.js";
 
 const run = promisify(execFile);
+
+const UNAVAILABLE = () =>
+  new PyroError("backend_unavailable", "the firecracker backend is not implemented in this release", {
+    hint: "omit --backend to use the namespace backend, or run `pyro doctor`",
+  });
 
 export class FirecrackerBackend implements Backend {
   readonly name = "firecracker" as const;
   readonly isolated = true;
+  /** Nothing is implemented yet, so nothing is declared. */
+  readonly capabilities: BackendCapabilities = {
+    isolation: "microvm",
+    limits: { vcpuCount: "none", memMib: "none", diskMib: "none", pids: "none" },
+    stopStart: false,
+    recover: false,
+    snapshot: "none",
+    network: [],
+    publishPorts: false,
+  };
 
   async probe(): Promise<Probe> {
     const kvm = await access("/dev/kvm", constants.R_OK | constants.W_OK).then(() => true, () => false);
@@ -26,8 +41,10 @@ export class FirecrackerBackend implements Backend {
   }
 
   async create(): Promise<Sandbox> {
-    throw new PyroError("backend_unavailable", "the firecracker backend is not implemented in this release", {
-      hint: "omit --backend to use the namespace backend, or run `pyro doctor`",
-    });
+    throw UNAVAILABLE();
+  }
+
+  async recover(): Promise<Sandbox | "gone"> {
+    throw UNAVAILABLE();
   }
 }

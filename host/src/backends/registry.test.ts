@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Backend, BackendName, Probe, Sandbox } from "./backend.js";
 import { BackendRegistry } from "./registry.js";
+import { FAKE_CAPABILITIES } from "../testing.js";
 
 function fake(name: BackendName, available: boolean, isolated = name !== "host"): Backend {
   const probe: Probe = { available, detail: available ? "ok" : `${name} missing`, hint: available ? "" : `install ${name}` };
-  return { name, isolated, probe: async () => probe, create: async () => ({}) as Sandbox };
+  return { name, isolated, capabilities: FAKE_CAPABILITIES, probe: async () => probe, create: async () => ({}) as Sandbox, recover: async () => "gone" };
 }
 
 describe("BackendRegistry", () => {

@@ -20,6 +20,11 @@ export class BackendRegistry {
     for (const b of backends) this.byName.set(b.name, b);
   }
 
+  /** The backend called `name`, without probing it (to take over a sandbox it made). */
+  backend(name: BackendName): Backend | undefined {
+    return this.byName.get(name);
+  }
+
   /**
    * A probe result. A probe starts a sandbox, so results are kept; one older than a minute
    * is refreshed in the background while the last one keeps answering, so no request waits

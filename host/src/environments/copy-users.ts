@@ -1,8 +1,11 @@
 /**
  * Who uses an installed environment copy. Every sandbox made from a copy registers in
- * `<copy>/users/<sandbox>.json`, naming a process whose life is the sandbox's (see
- * process-identity.ts): the registration holds while that process runs, whichever manager
- * made it, and lapses by itself when it is gone — no manager has to survive to release it.
+ * `<copy>/users/<sandbox>.json`, naming what its use lasts as long as: a process whose life
+ * is the sandbox's (see process-identity.ts), or, for a durable sandbox (which keeps its
+ * files while stopped, across manager restarts, and whose writable layer refers to the
+ * copy), the sandbox's record file. The registration holds while that process runs or that
+ * record exists, whichever manager made it, and lapses by itself once it is gone — no
+ * manager has to survive to release it.
  *
  * Removing a copy is a handshake, so that neither side needs the other's lock:
  *   remover (holding the environment's lock): mark `users/.removing` → read the users →
@@ -14,6 +17,7 @@
  * being made reaches its rootfs by path, and a path that vanished for a moment would fail it.
  */
 import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
@@ -24,17 +28,26 @@ export const USERS_DIR = "users";
 const MARK = ".removing";
 const REGISTRATION_MAX_BYTES = 4096;
 
-const RegistrationSchema = z.object({
-  sandbox: z.string(),
-  holder: ProcessIdentitySchema,
-});
+const RegistrationSchema = z
+  .object({
+    sandbox: z.string(),
+    holder: ProcessIdentitySchema.optional(),
+    /** A sandbox record file (sandbox-record.ts): the use lasts while it exists and names this sandbox. */
+    record: z.string().max(4096).optional(),
+  })
+  .refine((r) => (r.holder === undefined) !== (r.record === undefined), "a registration names a process or a record");
+
+/** What a registration lasts as long as: a process, or a sandbox record file. */
+export type Holder = ProcessIdentity | { record: string };
+
+const isRecordHolder = (h: Holder): h is { record: string } => "record" in h;
 
 /** A sandbox's registration as a user of one copy. */
 export interface Registration {
   readonly copyDir: string;
   readonly sandbox: string;
-  /** Names the process whose life the registration follows from now on (e.g. the sandbox's own, once started). */
-  holdBy(holder: ProcessIdentity): Promise<void>;
+  /** Names what the registration follows from now on (e.g. the sandbox's own process, once started, or its record). */
+  holdBy(holder: Holder): Promise<void>;
   /** Ends the registration. Safe to call twice. */
   release(): Promise<void>;
 }
@@ -43,6 +56,8 @@ export interface Registration {
 export interface LiveUser {
   sandbox: string;
   holder?: ProcessIdentity;
+  /** The record of a durable sandbox that holds it. */
+  record?: string;
 }
 
 function checkName(sandbox: string): void {
@@ -80,11 +95,11 @@ async function exists(path: string): Promise<boolean> {
  * Registers `sandbox` as a user of the copy at `copyDir`, held by `holder`. "removing" when a
  * removal is under way (or a crashed one left its mark), "gone" when the copy is no longer there.
  */
-export async function register(copyDir: string, sandbox: string, holder: ProcessIdentity): Promise<Registration | "removing" | "gone"> {
+export async function register(copyDir: string, sandbox: string, holder: Holder): Promise<Registration | "removing" | "gone"> {
   checkName(sandbox);
   const users = join(copyDir, USERS_DIR);
   const name = `${sandbox}.json`;
-  const write = (h: ProcessIdentity) => writeAtomic(users, name, JSON.stringify({ sandbox, holder: h }));
+  const write = (h: Holder) => writeAtomic(users, name, JSON.stringify(isRecordHolder(h) ? { sandbox, record: h.record } : { sandbox, holder: h }));
   try {
     await write(holder);
   } catch (err) {
@@ -97,13 +112,28 @@ export async function register(copyDir: string, sandbox: string, holder: Process
     await unlink(join(users, name)).catch(() => {});
     return outcome;
   }
+  return registration(copyDir, sandbox, write);
+}
+
+function registration(copyDir: string, sandbox: string, write: (h: Holder) => Promise<void>): Registration {
   let released: Promise<void> | undefined;
   return {
     copyDir,
     sandbox,
     holdBy: (h) => write(h),
-    release: () => (released ??= unlink(join(users, name)).catch(() => {})),
+    release: () => (released ??= unlink(join(copyDir, USERS_DIR, `${sandbox}.json`)).catch(() => {})),
   };
+}
+
+/**
+ * The registration `sandbox` made earlier (by a manager that is gone), to end it or move it
+ * to another holder; whether it is still there is not checked.
+ */
+export function existingRegistration(copyDir: string, sandbox: string): Registration {
+  checkName(sandbox);
+  const users = join(copyDir, USERS_DIR);
+  const name = `${sandbox}.json`;
+  return registration(copyDir, sandbox, (h) => writeAtomic(users, name, JSON.stringify(isRecordHolder(h) ? { sandbox, record: h.record } : { sandbox, holder: h })));
 }
 
 /**
@@ -138,10 +168,38 @@ export async function liveUsers(copyDir: string): Promise<LiveUser[]> {
       live.push({ sandbox: name.slice(0, -".json".length) });
       continue;
     }
-    if (await isRunning(parsed.holder)) live.push({ sandbox: parsed.sandbox, holder: parsed.holder });
-    else await unlink(path).catch(() => {});
+    if (parsed.holder ? await isRunning(parsed.holder) : await recordExists(parsed.record!, parsed.sandbox)) {
+      live.push({ sandbox: parsed.sandbox, ...(parsed.holder ? { holder: parsed.holder } : { record: parsed.record }) });
+    } else await unlink(path).catch(() => {});
   }
   return live;
+}
+
+/**
+ * False only when the record file at `path` is provably gone: nothing there (or no directory
+ * to hold it). A record that exists but cannot be read counts as there: nothing in use is deleted.
+ */
+async function recordExists(path: string, sandbox: string): Promise<boolean> {
+  let text: string;
+  try {
+    const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const buf = Buffer.alloc(64 << 10);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      text = buf.subarray(0, bytesRead).toString("utf8");
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code !== "ENOENT" && code !== "ENOTDIR";
+  }
+  try {
+    const id = (JSON.parse(text) as { id?: unknown }).id;
+    return typeof id !== "string" || id === sandbox;
+  } catch {
+    return true;
+  }
 }
 
 /**

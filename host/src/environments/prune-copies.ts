@@ -85,6 +85,6 @@ export async function pruneEnvironmentDir(o: PruneDirOptions): Promise<void> {
 /** Why a copy was kept, naming up to three of its users. */
 export function inUse(users: LiveUser[]): string {
   const n = users.length;
-  const shown = users.slice(0, 3).map((u) => u.sandbox + (u.holder ? ` (pid ${u.holder.pid})` : " (unreadable registration)"));
+  const shown = users.slice(0, 3).map((u) => u.sandbox + (u.holder ? ` (pid ${u.holder.pid})` : u.record ? " (durable sandbox, while its record exists)" : " (unreadable registration)"));
   return `in use by ${n} running sandbox${n === 1 ? "" : "es"}: ${shown.join(", ")}${n > 3 ? ", …" : ""}`;
 }

@@ -8,18 +8,17 @@
  * (copy-users.ts) is never removed; an old or corrupt one goes once its last user has.
  */
 import { chmod, lstat, mkdir, rename } from "node:fs/promises";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { PullPhase } from "../../../proto/gen/pyro/manager/v1/environment_pb.js";
 import { PyroError } from "../../../sdk/src/errors.js";
 import { lockFile, type FileLock } from "../file-lock.js";
 import type { Logger } from "../logger.js";
-import type { ProcessIdentity } from "../process-identity.js";
 import { buildCopy, throwIfCancelled } from "./build-copy.js";
 import { MmdebstrapBuilder, type EnvironmentBuilder } from "./builder.js";
 import { CATALOG, findEntry, slugOf, type CatalogEntry } from "./catalog.js";
 import type { Owner } from "./chown-tree.js";
 import { isCopyName, isLeftover, isRealDir, newCopyName, readdirOrEmpty, readPointer, switchPointer } from "./copy-layout.js";
-import { clearMark, liveUsers, register, USERS_DIR, type Registration } from "./copy-users.js";
+import { clearMark, existingRegistration, liveUsers, register, USERS_DIR, type Holder, type Registration } from "./copy-users.js";
 import { treeDigest } from "./digest.js";
 import { readManifest, type Manifest } from "./manifest.js";
 import { pruneEnvironmentDir, removeCopyUnlessUsed, type PruneResult } from "./prune-copies.js";
@@ -69,9 +68,10 @@ export interface StoreOptions {
 
 /** A sandbox's hold on the copy it was made from; see copy-users.ts. */
 export interface EnvironmentLease {
-  readonly copy: InstalledEnvironment;
-  /** Ties the lease to `holder` (the sandbox's own process) instead of this manager. */
-  holdBy(holder: ProcessIdentity): Promise<void>;
+  /** The copy's own directory. */
+  readonly copyDir: string;
+  /** Ties the lease to `holder` (the sandbox's own process, or a durable sandbox's record) instead of this manager. */
+  holdBy(holder: Holder): Promise<void>;
   /** Ends the lease; an old copy it was the last user of is removed. Safe to call twice. */
   release(): Promise<void>;
 }
@@ -147,13 +147,13 @@ export class EnvironmentStore {
    * another process. Undefined when the copy is no longer the current one, is being removed
    * or is gone: new sandboxes start from the current copy, so resolve it again.
    */
-  async lease(copy: InstalledEnvironment, sandbox: string, holder: ProcessIdentity): Promise<EnvironmentLease | undefined> {
+  async lease(copy: InstalledEnvironment, sandbox: string, holder: Holder): Promise<EnvironmentLease | undefined> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const r = await register(copy.dir, sandbox, holder);
       if (r === "gone") return undefined;
       if (r !== "removing") {
         // Checked after registering: a copy replaced later is held by this lease until it ends.
-        if (await this.isCurrent(copy)) return this.leaseOf(copy, r);
+        if (await this.isCurrent(copy)) return this.leaseOf(copy.entry, copy.dir, r);
         await r.release();
         return undefined;
       }
@@ -168,8 +168,20 @@ export class EnvironmentStore {
     return undefined;
   }
 
+  /**
+   * The lease sandbox `sandbox` holds on the copy at `copyDir` (as its record says), taken by
+   * an earlier manager: to end it with the sandbox, or to tie it to another holder. Undefined
+   * when `copyDir` is not a copy in this cache.
+   */
+  resumeLease(copyDir: string, sandbox: string): EnvironmentLease | undefined {
+    const rel = relative(this.root, copyDir).split(sep);
+    const entry = CATALOG.find((e) => slugOf(e.name) === rel[0]);
+    if (!entry || rel.length !== 2 || !isCopyName(rel[1]!) || join(this.root, rel[0]!, rel[1]!) !== copyDir) return undefined;
+    return this.leaseOf(entry, copyDir, existingRegistration(copyDir, sandbox));
+  }
+
   /** True while `copy` is the one its environment's pointer names. */
-  async isCurrent(copy: InstalledEnvironment): Promise<boolean> {
+  async isCurrent(copy: Pick<InstalledEnvironment, "entry" | "dir">): Promise<boolean> {
     const target = await this.pointerTarget(copy.entry).catch(() => undefined);
     return target !== undefined && join(this.slugDir(copy.entry), target) === copy.dir;
   }
@@ -314,10 +326,11 @@ export class EnvironmentStore {
     return digest === expected;
   }
 
-  private leaseOf(copy: InstalledEnvironment, reg: Registration): EnvironmentLease {
+  private leaseOf(entry: CatalogEntry, dir: string, reg: Registration): EnvironmentLease {
+    const copy = { entry, dir };
     let released: Promise<void> | undefined;
     return {
-      copy,
+      copyDir: dir,
       holdBy: (holder) => reg.holdBy(holder),
       release: () =>
         (released ??= (async () => {

@@ -17,6 +17,11 @@ describe("bwrap arguments", () => {
     expect(args).not.toContain("--"); // the command follows on bwrap's own command line
   });
 
+  it("let a durable sandbox outlive the manager that launched it", () => {
+    expect(bwrapArgs(layout, { hostname: "pyro", masks, dieWithParent: false })).not.toContain("--die-with-parent");
+    expect(bwrapArgs(layout, { hostname: "pyro", masks, dieWithParent: true })).toContain("--die-with-parent");
+  });
+
   it("mask the host's boot command line and the like with empty files and directories", () => {
     const text = bwrapArgs(layout, { hostname: "pyro", masks }).join(" ");
     expect(text).toContain("--ro-bind /s/ns/empty /proc/cmdline");

@@ -40,6 +40,12 @@ export interface BwrapOptions {
   seccompFd?: number;
   /** An fd bwrap alone holds open (not the sandbox's programs) while the sandbox lives: helpers exit when it closes. */
   syncFd?: number;
+  /**
+   * End the sandbox when the process that launched it (the manager) dies: for one-shot and
+   * pooled sandboxes, whose commands no one would report on or bound by their TTL. Durable
+   * sandboxes outlive the manager and are re-adopted by the next one.
+   */
+  dieWithParent?: boolean;
 }
 
 /**
@@ -51,7 +57,8 @@ export function bwrapArgs(l: BwrapLayout, o: BwrapOptions): string[] {
     "--unshare-user", "--uid", "0", "--gid", "0",
     // Always a network namespace of its own: --network attaches a user-mode stack to it, never the host's.
     "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--unshare-net",
-    "--die-with-parent", "--new-session",
+    ...(o.dieWithParent === false ? [] : ["--die-with-parent"]),
+    "--new-session",
     "--hostname", o.hostname,
     "--bind", l.root, "/",
     "--proc", "/proc",

@@ -8,7 +8,7 @@
  * limits are reported as not enforced, never pretended.
  */
 import { access, constants, mkdir, readdir, readFile, rmdir, stat, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, isAbsolute, join, normalize } from "node:path";
 import type { Resources } from "../resources.js";
 
 const CONTROLLERS = ["memory", "pids", "cpu"] as const;
@@ -97,6 +97,8 @@ export async function detectCgroups(files?: CgroupHostFiles): Promise<CgroupSupp
 
 /** One sandbox's cgroup (one directory per v1 hierarchy, one in all for v2). */
 export interface SandboxCgroup {
+  /** Its directories (one per hierarchy), for the sandbox's record. */
+  dirs: string[];
   /** The cgroup.procs files the setup stage writes its pid to. */
   procsFiles: string[];
   /** How it is enforced, for the limits report. */
@@ -184,6 +186,7 @@ export async function createSandboxCgroup(support: Exclude<CgroupSupport, { vers
       throw err;
     }
     return {
+      dirs: unique,
       procsFiles: unique.map((d) => join(d, "cgroup.procs")),
       detail: support.detail,
       oomKills: () => counter(join(dirs.memory, "memory.oom_control"), "oom_kill"),
@@ -207,6 +210,7 @@ export async function createSandboxCgroup(support: Exclude<CgroupSupport, { vers
     throw err;
   }
   return {
+    dirs: [dir],
     procsFiles: [join(dir, "cgroup.procs")],
     detail: support.detail,
     oomKills: () => counter(join(dir, "memory.events"), "oom_kill"),
@@ -215,16 +219,53 @@ export async function createSandboxCgroup(support: Exclude<CgroupSupport, { vers
   };
 }
 
+/** sandbox `id`'s cgroup directories on this host, as createSandboxCgroup makes them. */
+export function sandboxCgroupDirs(support: Exclude<CgroupSupport, { version: 0 }>, id: string): string[] {
+  if (!/^sb-[0-9a-f]+$/.test(id)) throw new Error(`not a sandbox id: ${JSON.stringify(id)}`);
+  return support.version === 1 ? [...new Set(Object.values(support.parents))].map((p) => join(p, id)) : [join(support.parent, id)];
+}
+
 /**
  * Ends every process still in sandbox `id`'s cgroups, then removes them; returns how many
- * processes it ended. Only for sandboxes this manager owns: those a killed manager left in
- * its own state directory. A launch cut off by that kill can leave bubblewrap's sandbox
- * init waiting forever for a parent that is gone (it waits before it asks to die with its
- * parent), alone in its cgroup, which no sweep would then ever remove.
+ * processes it ended. Only for sandboxes this manager owns: those in its own state
+ * directory, being destroyed or cleaned up after. A launch cut off by a manager's kill can
+ * leave bubblewrap's sandbox init waiting forever for a parent that is gone, alone in its
+ * cgroup, which no sweep would then ever remove.
  */
 export async function endSandboxCgroup(support: Exclude<CgroupSupport, { version: 0 }>, id: string): Promise<number> {
-  if (!/^sb-[0-9a-f]+$/.test(id)) throw new Error(`not a sandbox id: ${JSON.stringify(id)}`);
-  return endCgroups(support.version === 1 ? [...new Set(Object.values(support.parents))].map((p) => join(p, id)) : [join(support.parent, id)]);
+  return endCgroups(sandboxCgroupDirs(support, id));
+}
+
+/**
+ * Directories a sandbox record names as `id`'s cgroups, when they are what pyro makes: absolute
+ * paths under /sys/fs/cgroup ending in `pyro/<id>`. Anything else is left out (and alone).
+ */
+export function recordedCgroupDirs(dirs: string[], id: string): string[] {
+  return dirs.filter((d) => isAbsolute(d) && normalize(d) === d && d.startsWith("/sys/fs/cgroup/") && basename(d) === id && basename(dirname(d)) === "pyro");
+}
+
+/** Ends what is in the recorded cgroups `dirs` of sandbox `id` and removes them (see endSandboxCgroup). */
+export async function endRecordedCgroups(dirs: string[], id: string): Promise<number> {
+  return endCgroups(recordedCgroupDirs(dirs, id));
+}
+
+/** The cgroup of a running sandbox made by an earlier manager, from the directories its record names. */
+export function adoptSandboxCgroup(dirs: string[], id: string, detail: string): SandboxCgroup {
+  const own = recordedCgroupDirs(dirs, id);
+  const first = async (file: string, key: string) => {
+    for (const d of own) {
+      if (await exists(join(d, file))) return counter(join(d, file), key);
+    }
+    return 0;
+  };
+  return {
+    dirs: own,
+    procsFiles: own.map((d) => join(d, "cgroup.procs")),
+    detail,
+    oomKills: async () => (await first("memory.oom_control", "oom_kill")) || (await first("memory.events", "oom_kill")),
+    pidsLimitHit: async () => (await first("pids.events", "max")) > 0,
+    remove: async () => void (await endCgroups(own)),
+  };
 }
 
 /** How old an empty sandbox cgroup must be before it counts as left behind (a new one is joined within milliseconds). */

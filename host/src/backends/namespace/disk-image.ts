@@ -6,7 +6,7 @@
  * Mounting needs root, so only a root manager enforces it.
  */
 import { execFile } from "node:child_process";
-import { chown, mkdir, open, rm } from "node:fs/promises";
+import { chown, mkdir, open, readdir, readFile, realpath, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
@@ -58,4 +58,31 @@ export async function probeDisk(): Promise<{ available: true; detail: string } |
   );
   if (!loop) return { available: false, reason: "this host has no loop devices (/dev/loop-control)" };
   return { available: true, detail: `ext4 image per sandbox (${mkfs})` };
+}
+
+/** Loop devices whose backing file is `image` (the kernel's own list, in /sys/block). */
+export async function loopDevicesOf(image: string): Promise<string[]> {
+  const real = await realpath(image).catch(() => image);
+  const found: string[] = [];
+  for (const name of await readdir("/sys/block").catch(() => [] as string[])) {
+    if (!name.startsWith("loop")) continue;
+    const backing = await readFile(join("/sys/block", name, "loop", "backing_file"), "utf8").catch(() => "");
+    if (backing.trim() === real) found.push(`/dev/${name}`);
+  }
+  return found;
+}
+
+/**
+ * Waits until no loop device is backed by `image`: a stopped sandbox's filesystem is
+ * unmounted when the last process of its mount namespace is gone, and the loop device goes
+ * after it, a moment later. Mounting the image again before then would mount one ext4
+ * filesystem twice. Returns false when it is still attached after `timeoutMs`.
+ */
+export async function waitLoopDetached(image: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if ((await loopDevicesOf(image)).length === 0) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

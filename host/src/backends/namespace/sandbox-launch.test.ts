@@ -55,6 +55,10 @@ describe("sandbox launch", () => {
       await layoutSandboxDir({ ...plan, dir, disk: true });
       expect(readlinkSync(join(dir, "ns", "upper"))).toBe("../disk/upper");
       expect(readdirSync(join(dir, "upper", "workspace"))).toEqual(["kept"]);
+      // Again, as a stopped sandbox starts: the links are remade, with what the runtime is now.
+      await layoutSandboxDir({ ...plan, dir, disk: true, runtime: "/var/cache/pyro/runtime/newer" });
+      expect(readlinkSync(join(dir, "ns", "rt"))).toBe("/var/cache/pyro/runtime/newer");
+      expect(readdirSync(join(dir, "upper", "workspace"))).toEqual(["kept"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

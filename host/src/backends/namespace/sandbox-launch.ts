@@ -17,7 +17,7 @@
  * the agent its listening socket as an inherited fd, and nothing of the manager's
  * environment crosses: the stage starts from PATH alone and execs bubblewrap with none.
  */
-import { chown, lstat, mkdir, symlink } from "node:fs/promises";
+import { chown, lstat, mkdir, symlink, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { DISK_MOUNT_OPTIONS } from "./disk-image.js";
 
@@ -80,18 +80,19 @@ export function launchLayout(dir: string, network: boolean) {
  * an empty `void` (the runtime overlay's second lower layer), and links `lower`, `rt`,
  * `upper` and `work`. Without a disk image, a new sandbox's writable layer is made here too
  * (given to the sandbox user when the manager is root); an existing one is left as it is.
+ * Laying out again (a stopped sandbox starting) remakes the links and keeps the rest.
  */
 export async function layoutSandboxDir(p: LaunchPlan): Promise<void> {
   const ns = join(p.dir, SANDBOX_NAMES.ns);
-  await mkdir(ns, { mode: 0o711 });
-  for (const d of ["root", "opt", "void"]) await mkdir(join(ns, d), { mode: 0o755 });
+  await mkdirOnce(ns, 0o711);
+  for (const d of ["root", "opt", "void"]) await mkdirOnce(join(ns, d), 0o755);
   const layer = p.disk ? `../${SANDBOX_NAMES.disk}/` : "../";
-  await symlink(p.rootfs, join(ns, "lower"));
-  await symlink(p.runtime, join(ns, "rt"));
-  await symlink(`${layer}${SANDBOX_NAMES.upper}`, join(ns, "upper"));
-  await symlink(`${layer}${SANDBOX_NAMES.work}`, join(ns, "work"));
+  await relink(p.rootfs, join(ns, "lower"));
+  await relink(p.runtime, join(ns, "rt"));
+  await relink(`${layer}${SANDBOX_NAMES.upper}`, join(ns, "upper"));
+  await relink(`${layer}${SANDBOX_NAMES.work}`, join(ns, "work"));
   if (p.disk) {
-    await mkdir(join(p.dir, SANDBOX_NAMES.disk), { mode: 0o700 });
+    await mkdirOnce(join(p.dir, SANDBOX_NAMES.disk), 0o700);
     return; // the image holds upper/ and work/ (disk-image.ts)
   }
   const upper = join(p.dir, SANDBOX_NAMES.upper);
@@ -100,6 +101,21 @@ export async function layoutSandboxDir(p: LaunchPlan): Promise<void> {
     await mkdir(d, { mode: 0o755 });
     if (p.user) await chown(d, p.user.uid, p.user.gid);
   }
+}
+
+/** Makes directory `path`, or keeps the one there (the manager's: nothing else writes in `ns/`). */
+async function mkdirOnce(path: string, mode: number): Promise<void> {
+  await mkdir(path, { mode }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "EEXIST") throw err;
+  });
+}
+
+/** Points the link at `path` to `target`, replacing the one an earlier launch made. */
+async function relink(target: string, path: string): Promise<void> {
+  await unlink(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== "ENOENT") throw err;
+  });
+  await symlink(target, path);
 }
 
 /** Quotes `s` for a POSIX shell. */

@@ -6,15 +6,16 @@
  * its own sandbox and seccomp filter, and exits when the sandbox does, whoever else dies.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { PyroError } from "../../../../sdk/src/errors.js";
+import { untrustedText } from "../../agent-link/untrusted-text.js";
 import type { Logger } from "../../logger.js";
+import { logTail, openLaunchLog } from "../sandbox-logs.js";
 import { installEgressFilter } from "./egress-filter.js";
 import { egressPolicy, hostAddresses, hostNetworks } from "./egress-policy.js";
 
 const READY_TIMEOUT_MS = 10_000;
-const LOG_TAIL_BYTES = 2000;
 
 export interface UserModeNetworkOptions {
   /** The sandbox's pid 1 as the host sees it (bubblewrap's --info-fd report). */
@@ -28,24 +29,9 @@ export interface UserModeNetworkOptions {
   exitFd: number;
   /** Host uid/gid to run slirp4netns as (the sandbox's, when the manager is root); empty to keep the manager's. */
   user: { uid?: number; gid?: number };
-  /** File for slirp4netns's messages: a file, not a pipe to the manager, so it never depends on the manager being alive. */
+  /** File for slirp4netns's messages: a file, not a pipe to the manager, so it never depends on the manager being alive (the last launch's goes to `<logPath>.1`). */
   logPath: string;
   log: Logger;
-}
-
-function logTail(path: string): string {
-  try {
-    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      const buf = Buffer.alloc(LOG_TAIL_BYTES);
-      const n = readSync(fd, buf, 0, buf.length, Math.max(0, fstatSync(fd).size - buf.length));
-      return buf.subarray(0, n).toString().trim().split("\n").slice(-3).join(" | ");
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return "";
-  }
 }
 
 /** slirp4netns's arguments: it joins the user namespace of `pid` (a process in the sandbox) to reach the sandbox's network namespace. */
@@ -91,16 +77,17 @@ export async function startUserModeNetwork(sandbox: ChildProcess, o: UserModeNet
     const addresses = hostAddresses();
     await installEgressFilter(pid, egressPolicy(addresses, hostNetworks()), { root });
     o.log.debug("egress filter installed", { pid, hostAddresses: addresses.length });
-    const logFd = openSync(o.logPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const logFd = openLaunchLog(o.logPath);
     let slirp: ChildProcess;
     try {
       const argv = slirpCommand(pid, { ready: 3, exit: 4 }, o.user, root);
-      slirp = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", logFd, "pipe", exitEnd] });
+      // Its own session: a signal to the manager's process group (a Ctrl-C) is not the sandbox's.
+      slirp = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "ignore", logFd, "pipe", exitEnd], detached: true });
     } finally {
       closeSync(logFd);
     }
     await new Promise<void>((ok, fail) => {
-      const timer = setTimeout(() => done(new PyroError("sandbox_start_failed", `slirp4netns was not ready after ${READY_TIMEOUT_MS} ms: ${logTail(o.logPath)}`)), READY_TIMEOUT_MS);
+      const timer = setTimeout(() => done(new PyroError("sandbox_start_failed", `slirp4netns was not ready after ${READY_TIMEOUT_MS} ms: ${untrustedText(logTail(o.logPath))}`)), READY_TIMEOUT_MS);
       const done = (err?: Error) => {
         clearTimeout(timer);
         if (err) fail(err);
@@ -113,7 +100,7 @@ export async function startUserModeNetwork(sandbox: ChildProcess, o: UserModeNet
         done(
           code === 127
             ? new PyroError("backend_unavailable", "slirp4netns is not installed, so --network cannot be given", { hint: "apt-get install -y slirp4netns" })
-            : new PyroError("sandbox_start_failed", `slirp4netns exited (${signal ?? code}): ${logTail(o.logPath)}`),
+            : new PyroError("sandbox_start_failed", `slirp4netns exited (${signal ?? code}): ${untrustedText(logTail(o.logPath))}`),
         ),
       );
       (slirp.stdio[3] as Readable).once("data", () => done());
