@@ -5,17 +5,17 @@
  */
 import { ConnectError, createClient, type Client } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { defaultSocketPath } from "../../host/src/config.js";
 import { ErrorDetailSchema } from "../../proto/gen/pyro/common/v1/error_pb.js";
 import { OutputStream } from "../../proto/gen/pyro/common/v1/exec_pb.js";
 import { EnvironmentService } from "../../proto/gen/pyro/manager/v1/environment_service_pb.js";
 import { RunService, type RunExited, type RunRequestSchema } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
 import { SystemService } from "../../proto/gen/pyro/manager/v1/system_service_pb.js";
 import { CappedOutput } from "./capped-output.js";
+import { defaultSocketPath } from "./contract/paths.js";
 import { toDoctorReport, toEnvironment, toLimits, toPruneResult, toPullProgress, toRunStarted } from "./convert.js";
 import { fromConnectError, PyroError } from "./errors.js";
 import { managerCommand, managerLogPath, spawnManager } from "./manager-process.js";
-import { RUN_LIMITS } from "./run-limits.js";
+import { RUN_LIMITS } from "./contract/limits.js";
 import { unixTransport, type UnixTransport } from "./transport.js";
 import type {
   CallOptions,

@@ -9,7 +9,7 @@ import { writeWithBackpressure } from "../io.js";
 import { addOperationArgs } from "../options.js";
 import { PullProgressReporter } from "../progress.js";
 import { PyroError } from "../../../sdk/src/errors.js";
-import { BACKEND_NAMES } from "../../../host/src/backends/backend.js";
+import { BACKEND_NAMES } from "../../../sdk/src/contract/backends.js";
 
 const op = OPERATIONS.vm_run;
 
