@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PyroError } from "../../sdk/src/errors.js";
-import { OPERATIONS, type ParamSpec } from "../../sdk/src/operations.js";
+import { OPERATIONS } from "../../sdk/src/operations.js";
+import type { ParamSpec } from "../../sdk/src/operations/spec.js";
 import { VERSION } from "../../sdk/src/version.js";
 import { buildCli, commandPath, globalFlags } from "./cli.js";
 import { flagName } from "./options.js";
@@ -213,7 +214,7 @@ describe("usage errors are invalid_argument, exit 125, one line", () => {
   it("refuses MCP profiles that do not exist yet", async () => {
     const { code, stderr } = await cli(["mcp", "serve", "--profile", "workspace-core"]);
     expect(code).toBe(125);
-    expect(stderr).toMatch(/^error: invalid_argument: MCP profile workspace-core is not available yet \(available: vm-run\)/);
+    expect(stderr).toMatch(/^error: invalid_argument: MCP profile workspace-core is not available yet \(available: vm-run, workspace-full\)/);
   });
 });
 

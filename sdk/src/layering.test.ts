@@ -28,6 +28,32 @@ export function importsOf(file: string, text = readFileSync(join(ROOT, file), "u
   return [...specs].filter((s) => s.startsWith(".")).map((s) => relative(ROOT, resolve(ROOT, dirname(file), s)));
 }
 
+/** Specifiers of the imports a file evaluates when it loads: static, not type-only. */
+function staticSpecifiers(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s+(type\s+)?([^"';]*?\bfrom\s+)?["']([^"']+)["']/g)) {
+    if (!m[1]) out.push(m[3]!);
+  }
+  return out;
+}
+
+/** Every file and package that loading `entry` evaluates (dynamic imports are not followed: they load later, on demand). */
+export function startupGraph(entry: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const todo = [entry];
+  while (todo.length > 0) {
+    const file = todo.pop()!;
+    if (files.has(file)) continue;
+    files.add(file);
+    for (const spec of staticSpecifiers(readFileSync(join(ROOT, file), "utf8"))) {
+      if (spec.startsWith(".")) todo.push(relative(ROOT, resolve(ROOT, dirname(file), spec)).replace(/\.js$/, ".ts"));
+      else if (!spec.startsWith("node:")) packages.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!);
+    }
+  }
+  return { files, packages };
+}
+
 function violations(files: string[], forbidden: (target: string, file: string) => boolean): string[] {
   return files.flatMap((f) => importsOf(f).filter((t) => forbidden(t, f)).map((t) => `${f} imports ${t}`));
 }
@@ -51,6 +77,17 @@ describe("layering", () => {
 
   it("the MCP server never imports the manager", () => {
     expect(violations(sources("mcp"), under("host"))).toEqual([]);
+  });
+
+  it("the CLI's start-up and the SDK client load neither zod, the MCP SDK nor the manager", () => {
+    for (const entry of ["cli/src/cli.ts", "sdk/src/client.ts"]) {
+      const { files, packages } = startupGraph(entry);
+      expect(files.size, entry).toBeGreaterThan(5);
+      expect([...packages].filter((p) => ["zod", "@modelcontextprotocol/sdk"].includes(p)), entry).toEqual([]);
+      expect([...files].filter((f) => under("host")(f) || under("mcp")(f)), entry).toEqual([]);
+    }
+    // The walk does see what a module loads: the MCP server loads both.
+    expect([...startupGraph("mcp/src/server.ts").packages]).toEqual(expect.arrayContaining(["zod", "@modelcontextprotocol/sdk"]));
   });
 
   it("the CLI brings in the manager only for `pyro manager serve`", () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { runResultJson, environmentListJson, errorJson } from "./json.js";
-import { inputShape, OUTPUT_SHAPES } from "./operation-schemas.js";
+import { inputSchema, inputShape } from "./operation-schemas.js";
+import { OUTPUT_SHAPES } from "./output-schemas.js";
 import { MCP_PROFILES, OPERATIONS, type OperationName } from "./operations.js";
 import { PyroError } from "./errors.js";
 import type { RunResult } from "./types.js";
@@ -44,11 +45,12 @@ describe("operations table", () => {
       ttl_seconds: 600,
       network: false,
       allow_host_compat: false,
+      backend: undefined,
     });
   });
 
   it("derives zod input schemas that apply the defaults and check the shapes", () => {
-    const schema = z.object(inputShape(OPERATIONS.vm_run)).strict();
+    const schema = inputSchema(OPERATIONS.vm_run, "vm-run");
     expect(schema.parse({ environment: "debian:12", command: "uname -a" })).toEqual({
       environment: "debian:12",
       command: "uname -a",
@@ -64,7 +66,8 @@ describe("operations table", () => {
     expect(schema.safeParse({ environment: "debian:12", command: "x", vcpu_count: 1.5 }).success).toBe(false);
     expect(schema.safeParse({ environment: "debian:12", command: "x", timeout_seconds: 0 }).success).toBe(false);
     expect(schema.safeParse({ environment: "debian:12", command: "x", bogus: 1 }).success).toBe(false);
-    for (const p of OPERATIONS.vm_run.params) expect(inputShape(OPERATIONS.vm_run)[p.name]?.description).toBe(p.description);
+    expect(schema.safeParse({ environment: "debian:12", command: "x", backend: "host" }).success).toBe(false);
+    for (const p of OPERATIONS.vm_run.params.filter((p) => p.name !== "backend")) expect(inputShape(OPERATIONS.vm_run)[p.name]?.description).toBe(p.description);
   });
 
   it("has output schemas that the JSON results satisfy exactly", () => {
@@ -78,7 +81,7 @@ describe("operations table", () => {
   });
 
   it("names only known operations in the MCP profiles", () => {
-    for (const ops of Object.values(MCP_PROFILES)) for (const name of ops ?? []) expect(OPERATIONS[name as OperationName]).toBeDefined();
+    for (const ops of Object.values(MCP_PROFILES)) for (const name of ops) expect(OPERATIONS[name as OperationName]).toBeDefined();
     expect(MCP_PROFILES["vm-run"]).toEqual(["vm_run"]);
   });
 });
