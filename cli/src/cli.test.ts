@@ -177,6 +177,7 @@ describe("usage errors are invalid_argument, exit 125, one line", () => {
     [["run"], /Not enough non-option arguments/],
     [["run", "debian:12"], /no command given/],
     [["env"], /name a subcommand \(list, pull, inspect, prune\)/],
+    [["workspace", "file"], /pyro workspace file: name a subcommand \(list, read, write\)/],
     [["env", "list", "extra"], /Unknown argument: extra/],
     [[], /name a command/],
     [["frobnicate"], /Unknown argument: frobnicate/],
@@ -211,11 +212,6 @@ describe("usage errors are invalid_argument, exit 125, one line", () => {
     expect(JSON.parse(stdout).error.code).toBe("invalid_argument");
   });
 
-  it("refuses MCP profiles that do not exist yet", async () => {
-    const { code, stderr } = await cli(["mcp", "serve", "--profile", "workspace-core"]);
-    expect(code).toBe(125);
-    expect(stderr).toMatch(/^error: invalid_argument: MCP profile workspace-core is not available yet \(available: vm-run, workspace-full\)/);
-  });
 });
 
 describe("env and doctor", () => {

@@ -39,6 +39,8 @@ export interface OperationCommandOptions<R> {
   exitCode?: (result: R) => number;
   /** Stream the command's live output to stdout/stderr (unless --json). */
   streamOutput?: boolean;
+  /** Human detail of a failure, written before the one failure line (not with --json, whose error carries its data). */
+  explainFailure?: (err: unknown, io: CliIo) => void;
 }
 
 /** A command module for `op`. */
@@ -60,21 +62,25 @@ export function operationCommand<R>(op: AnyOperation, o: OperationCommandOptions
       const json = parsed.json === true;
       const client = await ctx.client();
       const progress = new PullProgressReporter(io.stderr);
+      let result: R;
       try {
-        const result = (await op.call(client, args, {
+        result = (await op.call(client, args, {
           signal: io.signal,
           onProgress: (p) => progress.update(p),
           onStarted: () => progress.stop(),
           onOutput: o.streamOutput && !json ? (stream, data) => writeWithBackpressure(stream === "stderr" ? io.stderr : io.stdout, data) : undefined,
         })) as R;
+      } catch (err) {
         progress.stop();
-        if (json) writeJson(io, op.json(result, args));
-        else if (o.human) await o.human({ result, args, parsed, io, summary: () => op.summary(op.json(result, args)) });
-        else io.stdout.write(withNewline(op.summary(op.json(result, args))));
-        ctx.exitCode = o.exitCode?.(result) ?? 0;
+        if (!json) o.explainFailure?.(err, io);
+        throw err;
       } finally {
         progress.stop();
       }
+      if (json) writeJson(io, op.json(result, args));
+      else if (o.human) await o.human({ result, args, parsed, io, summary: () => op.summary(op.json(result, args)) });
+      else io.stdout.write(withNewline(op.summary(op.json(result, args))));
+      ctx.exitCode = o.exitCode?.(result) ?? 0;
     },
   };
 }

@@ -13,14 +13,18 @@ import { PyroError } from "../../sdk/src/errors.js";
 import { inputSchema } from "../../sdk/src/operation-schemas.js";
 import { isMcpProfile, MCP_PROFILES, OPERATIONS, type OperationName } from "../../sdk/src/operations.js";
 import type { AnyOperation, McpProfileName } from "../../sdk/src/operations/spec.js";
+import { IN_WORKSPACE, LOOP } from "../../sdk/src/operations/workspace-params.js";
 import { OUTPUT_SHAPES } from "../../sdk/src/output-schemas.js";
 import type { PullProgressInfo, PyroClient } from "../../sdk/src/types.js";
 import { VERSION } from "../../sdk/src/version.js";
 import { errorResult, okResult, type Log } from "./results.js";
 
 /** What the server tells a model about pyro as a whole; each tool's description says the rest. */
-const INSTRUCTIONS =
-  "pyro runs commands in disposable, isolated Linux sandboxes. Every error result carries a stable code and a hint saying what to do next.";
+function instructions(profile: McpProfileName): string {
+  const base = "pyro runs commands in disposable, isolated Linux sandboxes. Every error result carries a stable code and a hint saying what to do next.";
+  if (profile === "vm-run") return base;
+  return `${base} A workspace is a sandbox that persists between calls: create one, then work in it. ${LOOP} ${IN_WORKSPACE} Delete the workspace when done; it expires by itself otherwise.`;
+}
 
 /** The operations a profile offers; invalid_argument for unknown or not-yet-available profiles. */
 export function profileOperations(profile: string): readonly OperationName[] {
@@ -80,7 +84,7 @@ function registerOperation(server: McpServer, op: AnyOperation, profile: McpProf
 export function createMcpServer(opts: McpServerOptions): McpServer {
   const names = profileOperations(opts.profile);
   const profile = opts.profile as McpProfileName;
-  const server = new McpServer({ name: "pyro", version: VERSION }, { instructions: INSTRUCTIONS });
+  const server = new McpServer({ name: "pyro", version: VERSION }, { instructions: instructions(profile) });
   for (const name of names) registerOperation(server, OPERATIONS[name], profile, opts);
   return server;
 }

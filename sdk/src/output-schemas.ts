@@ -5,20 +5,13 @@
  */
 import { z } from "zod";
 import type { OperationName } from "./operations.js";
-
-const limit = z.object({
-  value: z.number().describe("The limit's value, in the unit its name gives."),
-  enforced: z.boolean().describe("False when this host only records the limit; detail says why."),
-  detail: z.string().describe("How it is enforced, or why it is not."),
-});
+import { limitsSchema, WORKSPACE_OUTPUT_SHAPES } from "./output-schemas-workspace.js";
 
 const runResult = {
   environment: z.string().describe("The environment the sandbox started from."),
   execution_mode: z.string().describe("The backend that ran the command: namespace, host or firecracker."),
   sandbox_id: z.string().describe("The (now deleted) sandbox's id."),
-  limits: z
-    .object({ vcpu_count: limit, mem_mib: limit, disk_mib: limit, pids: limit })
-    .describe("The limits the sandbox ran under, and which this host enforced (CPU, memory in MiB, disk in MiB, processes)."),
+  limits: limitsSchema.describe("The limits the sandbox ran under, and which this host enforced (CPU, memory in MiB, disk in MiB, processes)."),
   seccomp: z.string().describe("The seccomp filter the command ran under, e.g. pyro-default/x86_64; empty when none (the host backend)."),
   exit_code: z.number().int().describe("The command's exit status; -1 when a signal ended it."),
   signal: z.string().describe("The signal that ended the command, e.g. SIGKILL; empty otherwise."),
@@ -52,6 +45,7 @@ const environment = z.object({
 
 /** The zod output shape (MCP `outputSchema`) of each operation's result. */
 export const OUTPUT_SHAPES: Record<OperationName, z.ZodRawShape> = {
+  ...WORKSPACE_OUTPUT_SHAPES,
   vm_run: runResult,
   vm_list_environments: { environments: z.array(environment).describe("Every catalog entry, installed or not.") },
 };
