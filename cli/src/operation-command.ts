@@ -59,6 +59,8 @@ export function operationCommand<R>(op: AnyOperation, o: OperationCommandOptions
       const { ctx } = parsed;
       const { io } = ctx;
       const args = await operationArgs(op, parsed);
+      // As its description says: a backend flag defaults to $PYRO_BACKEND (the client's, whatever the manager was started with).
+      if (op.params.some((p) => p.name === "backend")) args.backend ||= io.env.PYRO_BACKEND || undefined;
       const json = parsed.json === true;
       const client = await ctx.client();
       const progress = new PullProgressReporter(io.stderr);
