@@ -40,6 +40,7 @@ describe("help comes from the operations table", () => {
       const { code, stdout } = await cli(argv);
       expect(code, argv.join(" ")).toBe(0);
       expect(stdout.length, argv.join(" ")).toBeGreaterThan(50);
+      if (argv.length > 2 || (argv.length === 2 && argv[0] === "doctor")) expect(stdout, argv.join(" ")).toContain("Examples:");
     }
   });
 
