@@ -3,20 +3,20 @@
  * `PyroError` carrying the stable code the manager sent, the same code the CLI and MCP
  * report.
  */
-import { ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createClient, type Client } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { ErrorDetailSchema } from "../../proto/gen/pyro/common/v1/error_pb.js";
 import { OutputStream } from "../../proto/gen/pyro/common/v1/exec_pb.js";
 import { EnvironmentService } from "../../proto/gen/pyro/manager/v1/environment_service_pb.js";
 import { RunService, type RunExited, type RunRequestSchema } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
 import { SystemService } from "../../proto/gen/pyro/manager/v1/system_service_pb.js";
 import { awaitedCallback, callback, CallbackError } from "./callbacks.js";
+import { hasErrorDetail, isNotListening, raceAbort, socketErrorCode } from "./call-errors.js";
 import { CappedOutput } from "./capped-output.js";
 import { defaultSocketPath } from "./contract/paths.js";
 import { toDoctorReport, toEnvironment, toLimits, toPruneResult, toPullProgress, toRunStarted } from "./convert.js";
 import { fromConnectError, PyroError } from "./errors.js";
 import { managerCommand, managerLogPath, spawnManager } from "./manager-process.js";
-import { commandFields, stdinBytes, uint } from "./request-checks.js";
+import { runRequest } from "./request-checks.js";
 import { unixTransport, type UnixTransport } from "./transport.js";
 import type {
   CallOptions,
@@ -67,64 +67,10 @@ const START_POLL_MS = 25;
 /** After the started process exits, how long to keep waiting (another client's manager may be the one that wins). */
 const EXITED_GRACE_MS = 3_000;
 
-/** Socket errors that mean nothing listens there (yet): worth starting a manager. */
-const NOT_LISTENING = new Set(["ENOENT", "ECONNREFUSED"]);
-/** Socket errors that mean the manager cannot be reached at all. */
-const UNREACHABLE = new Set([...NOT_LISTENING, "ECONNRESET", "EPIPE", "EACCES", "EPERM", "ENOTSOCK", "ENOTDIR", "ERR_HTTP2_SESSION_ERROR", "ERR_HTTP2_GOAWAY_SESSION"]);
-
-/** The errno-style code of the socket error under a failed call, if that is why it failed. */
-function socketErrorCode(err: unknown): string | undefined {
-  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (typeof code === "string" && UNREACHABLE.has(code)) return code;
-  }
-  return undefined;
-}
-
-/** True when a server sent this error with a stable pyro code (not a transport failure). */
-function hasErrorDetail(err: unknown): boolean {
-  return err instanceof ConnectError && err.findDetails(ErrorDetailSchema).length > 0;
-}
-
-function isNotListening(err: unknown): boolean {
-  const code = socketErrorCode(err);
-  return code !== undefined && NOT_LISTENING.has(code);
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function runRequest(environment: string, command: string[] | string, o: RunOptions): MessageInitShape<typeof RunRequestSchema> {
-  if (!environment) throw new PyroError("invalid_argument", "environment is empty", { hint: "name an environment, e.g. debian:12 (see `pyro env list`)" });
-  return {
-    environment,
-    ...commandFields(command, "pyro run debian:12 -- uname -a"),
-    vcpuCount: uint("vcpuCount", o.vcpuCount),
-    memMib: uint("memMib", o.memMib),
-    diskMib: uint("diskMib", o.diskMib),
-    timeoutSeconds: uint("timeoutSeconds", o.timeoutSeconds),
-    ttlSeconds: uint("ttlSeconds", o.ttlSeconds),
-    network: o.network ?? false,
-    allowHostCompat: o.allowHostCompat ?? false,
-    backend: o.backend ?? "",
-    env: o.env ?? {},
-    cwd: o.cwd ?? "",
-    // Refused here rather than by the manager: a request it will not read is not worth sending.
-    stdin: stdinBytes(o.stdin),
-  };
-}
-
-/** Rejects with `cancelled` when `signal` aborts first. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(new PyroError("cancelled", "cancelled while waiting for the manager"));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new PyroError("cancelled", "cancelled while waiting for the manager"));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
 
 /**
  * A client of the pyro manager. Connects to its Unix socket lazily and, unless
