@@ -79,15 +79,16 @@ describe("layering", () => {
     expect(violations(sources("mcp"), under("host"))).toEqual([]);
   });
 
-  it("the CLI's start-up and the SDK client load neither zod, the MCP SDK nor the manager", () => {
+  it("the CLI's start-up and the SDK client load neither zod, the MCP SDK, the tar code nor the manager", () => {
     for (const entry of ["cli/src/cli.ts", "sdk/src/client.ts"]) {
       const { files, packages } = startupGraph(entry);
       expect(files.size, entry).toBeGreaterThan(5);
-      expect([...packages].filter((p) => ["zod", "@modelcontextprotocol/sdk"].includes(p)), entry).toEqual([]);
+      expect([...packages].filter((p) => ["zod", "@modelcontextprotocol/sdk", "tar-stream"].includes(p)), entry).toEqual([]);
       expect([...files].filter((f) => under("host")(f) || under("mcp")(f)), entry).toEqual([]);
     }
-    // The walk does see what a module loads: the MCP server loads both.
+    // The walk does see what a module loads: the MCP server loads zod and the MCP SDK, the workspace calls the tar code.
     expect([...startupGraph("mcp/src/server.ts").packages]).toEqual(expect.arrayContaining(["zod", "@modelcontextprotocol/sdk"]));
+    expect([...startupGraph("sdk/src/workspace-client.ts").packages]).toContain("tar-stream");
   });
 
   it("the CLI brings in the manager only for `pyro manager serve`", () => {
