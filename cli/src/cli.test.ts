@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PyroError } from "../../sdk/src/errors.js";
-import { OPERATIONS, type ParamSpec } from "../../sdk/src/operations.js";
+import { OPERATIONS } from "../../sdk/src/operations.js";
+import type { ParamSpec } from "../../sdk/src/operations/spec.js";
 import { VERSION } from "../../sdk/src/version.js";
 import { buildCli, commandPath, globalFlags } from "./cli.js";
 import { flagName } from "./options.js";
@@ -39,6 +40,7 @@ describe("help comes from the operations table", () => {
       const { code, stdout } = await cli(argv);
       expect(code, argv.join(" ")).toBe(0);
       expect(stdout.length, argv.join(" ")).toBeGreaterThan(50);
+      if (argv.length > 2 || (argv.length === 2 && argv[0] === "doctor")) expect(stdout, argv.join(" ")).toContain("Examples:");
     }
   });
 
@@ -176,6 +178,7 @@ describe("usage errors are invalid_argument, exit 125, one line", () => {
     [["run"], /Not enough non-option arguments/],
     [["run", "debian:12"], /no command given/],
     [["env"], /name a subcommand \(list, pull, inspect, prune\)/],
+    [["workspace", "file"], /pyro workspace file: name a subcommand \(list, read, write\)/],
     [["env", "list", "extra"], /Unknown argument: extra/],
     [[], /name a command/],
     [["frobnicate"], /Unknown argument: frobnicate/],
@@ -210,11 +213,6 @@ describe("usage errors are invalid_argument, exit 125, one line", () => {
     expect(JSON.parse(stdout).error.code).toBe("invalid_argument");
   });
 
-  it("refuses MCP profiles that do not exist yet", async () => {
-    const { code, stderr } = await cli(["mcp", "serve", "--profile", "workspace-core"]);
-    expect(code).toBe(125);
-    expect(stderr).toMatch(/^error: invalid_argument: MCP profile workspace-core is not available yet \(available: vm-run\)/);
-  });
 });
 
 describe("env and doctor", () => {

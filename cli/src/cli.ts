@@ -5,7 +5,7 @@
  */
 import yargs, { type Argv } from "yargs";
 import { VERSION } from "../../sdk/src/version.js";
-import { COMMANDS, isGroup } from "./commands/index.js";
+import { COMMANDS, isGroup, type CommandGroup } from "./commands/index.js";
 import { CliContext, type AnyCommand } from "./context.js";
 import { reportFailure, usageError, type FailureOptions } from "./failure.js";
 import type { CliIo } from "./io.js";
@@ -22,14 +22,19 @@ function firstWord(command: string): string {
   return command.split(" ")[0] ?? command;
 }
 
-/** The command words of `argv` that name commands (for "run `pyro env pull --help`" hints). */
+/** The command words of `argv` that name commands (for "run `pyro workspace file read --help`" hints). */
 export function commandPath(argv: readonly string[]): string[] {
   const words = argv.filter((a) => !a.startsWith("-"));
-  const top = COMMANDS.find((c) => (isGroup(c) ? c.noun : firstWord(c.command)) === words[0]);
-  if (!top) return [];
-  if (!isGroup(top)) return [firstWord(top.command)];
-  const verb = top.verbs.find((v) => firstWord(v.command) === words[1]);
-  return verb ? [top.noun, firstWord(verb.command)] : [top.noun];
+  const path: string[] = [];
+  let level: readonly (AnyCommand | CommandGroup)[] = COMMANDS;
+  for (const word of words) {
+    const c = level.find((x) => (isGroup(x) ? x.noun : firstWord(x.command)) === word);
+    if (!c) break;
+    path.push(word);
+    if (!isGroup(c)) break;
+    level = c.verbs;
+  }
+  return path;
 }
 
 /** --json / --debug as given before `--`, read without the parser (which may be what failed). */
@@ -80,23 +85,21 @@ export function buildCli(argv: string[], io: CliIo): Cli {
     .usage("$0 <command> [options]\n\nDisposable, isolated Linux sandboxes for coding agents.")
     .option("json", { type: "boolean", global: true, describe: "Print the result (or the error) as JSON on stdout" })
     .option("debug", { type: "boolean", global: true, describe: "Show stack traces of internal errors" });
-  for (const c of COMMANDS) {
-    if (isGroup(c)) {
-      const verbs = c.verbs.map((v) => firstWord(v.command)).join(", ");
-      y = y.command(
-        c.noun,
-        c.describe,
-        (g) => {
-          for (const v of c.verbs) g = register(g, v);
-          return g.demandCommand(1, `pyro ${c.noun}: name a subcommand (${verbs})`);
-        },
-      );
-    } else {
-      y = register(y, c);
+  // A group's subcommands are registered only when the group is the one being parsed.
+  const registerAll = (on: Argv, entries: readonly (AnyCommand | CommandGroup)[], path: string[]): Argv => {
+    for (const c of entries) {
+      if (!isGroup(c)) {
+        on = register(on, c);
+        continue;
+      }
+      const words = c.verbs.map((v) => (isGroup(v) ? v.noun : firstWord(v.command))).join(", ");
+      on = on.command(c.noun, c.describe, (g) => registerAll(g, c.verbs, [...path, c.noun]).demandCommand(1, `pyro ${[...path, c.noun].join(" ")}: name a subcommand (${words})`));
     }
-  }
+    return on;
+  };
+  y = registerAll(y, COMMANDS, []);
   y = y
-    .demandCommand(1, "name a command (run, env, doctor, mcp, manager)")
+    .demandCommand(1, "name a command (run, workspace, env, doctor, mcp, manager)")
     .strict()
     .version("version", "Show pyro's version", `pyro ${VERSION}`)
     .help("help")

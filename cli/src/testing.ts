@@ -1,7 +1,7 @@
 /** Test doubles for the CLI: in-memory streams and a scriptable fake client. */
 import { PassThrough, Writable } from "node:stream";
-import type {
-  LimitsInfo, Env, PyroClient, RunOptions, RunResult } from "../../sdk/src/types.js";
+import { fakeWorkspacePyro, workspaceMethodsOf, type FakeWorkspaces } from "../../sdk/src/fake-workspace-service.js";
+import type { LimitsInfo, Env, PyroClient, RunOptions, RunResult } from "../../sdk/src/types.js";
 import type { CliIo, OutStream } from "./io.js";
 
 /** A writable that keeps everything written to it. */
@@ -70,12 +70,17 @@ export const okRun: RunResult = {
 
 type RunImpl = (environment: string, command: string[] | string, opts: RunOptions) => Promise<RunResult>;
 
-/** A PyroClient whose calls are recorded and whose run() is scripted. */
-export function fakeClient(run: RunImpl = async () => okRun) {
+/**
+ * A PyroClient whose calls are recorded and whose run() is scripted; its workspace methods
+ * are a real client's, of an in-memory WorkspaceService (`workspaces` is its state).
+ */
+export function fakeClient(run: RunImpl = async () => okRun, workspaceState?: FakeWorkspaces) {
+  const { pyro, state: workspaces } = fakeWorkspacePyro(workspaceState);
   const calls: { method: string; args: unknown[] }[] = [];
   const record = (method: string, args: unknown[]) => calls.push({ method, args });
   let closed = false;
   const client: PyroClient = {
+    ...workspaceMethodsOf(pyro),
     run: (environment, command, opts = {}) => {
       record("run", [environment, command, opts]);
       return run(environment, command, opts);
@@ -121,5 +126,5 @@ export function fakeClient(run: RunImpl = async () => okRun) {
       closed = true;
     },
   };
-  return { client, calls, isClosed: () => closed };
+  return { client, calls, workspaces, isClosed: () => closed };
 }

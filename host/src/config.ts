@@ -1,13 +1,11 @@
 /**
  * Manager configuration, resolved once: flag > PYRO_* environment variable > default.
- * Ordinary users get XDG directories; root gets system directories (like a system
- * service's StateDirectory/CacheDirectory) because sandboxes run as an unprivileged uid
- * that must reach the sandbox and cache trees, and root's home is closed to it.
+ * The default paths are the contract's (sdk/src/contract/paths.ts): clients compute the same.
  */
-import { lstatSync, statSync } from "node:fs";
-import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { PyroError } from "../../sdk/src/errors.js";
+import { defaultCacheDir, defaultLogPath, defaultSocketPath, defaultStateDir, type Env } from "../../sdk/src/contract/paths.js";
+
+export { defaultCacheDir, defaultSocketPath, defaultStateDir, SOCKET_PATH_MAX_BYTES, socketPathProblem } from "../../sdk/src/contract/paths.js";
+export type { Env } from "../../sdk/src/contract/paths.js";
 
 export interface ManagerConfig {
   stateDir: string;
@@ -26,82 +24,6 @@ export interface ManagerConfig {
   debug: boolean;
 }
 
-export type Env = Record<string, string | undefined>;
-
-function isRoot(): boolean {
-  return typeof process.getuid === "function" && process.getuid() === 0;
-}
-
-/** Default state directory: where the manager socket, logs and sandboxes live. */
-export function defaultStateDir(env: Env, root = isRoot()): string {
-  if (env.PYRO_STATE_DIR) return env.PYRO_STATE_DIR;
-  if (root) return "/var/lib/pyro";
-  return join(env.XDG_STATE_HOME || join(env.HOME || homedir(), ".local", "state"), "pyro");
-}
-
-/** Default cache directory: where environments and the agent runtime are kept. */
-export function defaultCacheDir(env: Env, root = isRoot()): string {
-  if (env.PYRO_CACHE_DIR) return env.PYRO_CACHE_DIR;
-  if (root) return "/var/cache/pyro";
-  return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "pyro");
-}
-
-/** The manager socket path clients connect to (and the manager serves on). */
-export function defaultSocketPath(env: Env, stateDir = defaultStateDir(env)): string {
-  return env.PYRO_MANAGER_SOCKET || join(stateDir, "manager.sock");
-}
-
-/** A Unix socket address holds 108 bytes of path, the last of them the terminating NUL. */
-export const SOCKET_PATH_MAX_BYTES = 107;
-
-/** `path` for a message: a configured value can be any length, a message cannot. */
-function shown(path: string): string {
-  return path.length > 200 ? `${path.slice(0, 120)}…${path.slice(-40)} (${Buffer.byteLength(path)} bytes)` : path;
-}
-
-/**
- * Why the manager cannot serve on `socketPath`, or undefined when it can. The one rule for
- * clients (which check before starting a manager, so the user sees why instead of waiting
- * for a manager that never comes up) and for the manager itself: the path fits a socket
- * address; what exists there already is a socket (pyro replaces only a stale socket, never a
- * file); and its directory exists, unless it is `stateDir`, the one pyro makes itself.
- */
-export function socketPathProblem(socketPath: string, stateDir: string): PyroError | undefined {
-  const fix = "set PYRO_MANAGER_SOCKET (or --socket) to another path, or unset it to use the default";
-  const bytes = Buffer.byteLength(socketPath);
-  if (socketPath === "" || socketPath.includes("\0")) return new PyroError("invalid_configuration", "the manager socket path is empty or holds a NUL byte", { hint: fix });
-  if (bytes > SOCKET_PATH_MAX_BYTES) {
-    return new PyroError("invalid_configuration", `the manager socket path ${shown(socketPath)} is ${bytes} bytes; a Unix socket path holds at most ${SOCKET_PATH_MAX_BYTES}`, {
-      hint: `choose a shorter path; ${fix}`,
-    });
-  }
-  let existing;
-  try {
-    existing = lstatSync(socketPath);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-      return new PyroError("invalid_configuration", `cannot use the manager socket path ${shown(socketPath)}: ${(err as Error).message}`, { hint: fix });
-    }
-  }
-  if (existing && !existing.isSocket()) {
-    return new PyroError("invalid_configuration", `${shown(socketPath)} exists and is not a socket; pyro never replaces a file with its socket`, { hint: fix });
-  }
-  const dir = dirname(resolve(socketPath));
-  if (dir === resolve(stateDir)) return undefined;
-  let dirStat;
-  try {
-    dirStat = statSync(dir);
-  } catch {
-    dirStat = undefined;
-  }
-  if (!dirStat?.isDirectory()) {
-    return new PyroError("invalid_configuration", `the directory of the manager socket ${shown(socketPath)} does not exist; pyro creates only its own state directory`, {
-      hint: `create ${shown(dir)} first, or ${fix}`,
-    });
-  }
-  return undefined;
-}
-
 function intFrom(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value === "") return fallback;
   const n = Number(value);
@@ -115,7 +37,7 @@ export function resolveConfig(env: Env, flags: Partial<ManagerConfig> = {}): Man
     stateDir,
     cacheDir: flags.cacheDir ?? defaultCacheDir(env),
     socketPath: flags.socketPath ?? defaultSocketPath(env, stateDir),
-    logPath: flags.logPath ?? env.PYRO_MANAGER_LOG ?? join(stateDir, "manager.log"),
+    logPath: flags.logPath ?? defaultLogPath(env, stateDir),
     backend: flags.backend ?? env.PYRO_BACKEND ?? "",
     debianMirror: flags.debianMirror ?? (env.PYRO_DEBIAN_MIRROR || "http://deb.debian.org/debian"),
     sandboxUid: flags.sandboxUid ?? intFrom(env.PYRO_SANDBOX_UID, 65534, "PYRO_SANDBOX_UID"),

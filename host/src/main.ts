@@ -11,7 +11,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { EnvironmentService } from "../../proto/gen/pyro/manager/v1/environment_service_pb.js";
 import { RunService } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
 import { SystemService } from "../../proto/gen/pyro/manager/v1/system_service_pb.js";
-import { RUN_LIMITS } from "../../sdk/src/run-limits.js";
+import { RUN_LIMITS } from "../../sdk/src/contract/limits.js";
 import { PyroError } from "../../sdk/src/errors.js";
 import { VERSION } from "../../sdk/src/version.js";
 import { FirecrackerBackend } from "./backends/firecracker-backend.js";

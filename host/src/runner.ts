@@ -9,7 +9,7 @@ import type { LimitsSchema } from "../../proto/gen/pyro/common/v1/limits_pb.js";
 import { type RunRequest, type RunResponse, RunResponseSchema } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
 import { echoInput } from "../../sdk/src/echo.js";
 import { PyroError } from "../../sdk/src/errors.js";
-import { RUN_LIMITS } from "../../sdk/src/run-limits.js";
+import { RUN_LIMITS, SANDBOX_BOUNDS as B } from "../../sdk/src/contract/limits.js";
 import { withProgress } from "./async-queue.js";
 import type { Sandbox } from "./backends/backend.js";
 import type { BackendRegistry } from "./backends/registry.js";
@@ -22,8 +22,8 @@ import type { Logger } from "./logger.js";
 import { pullProgress } from "./progress.js";
 import type { SandboxPool } from "./sandbox-pool.js";
 
-export const RUN_DEFAULTS = { timeoutSeconds: 30, ttlSeconds: 600, vcpuCount: 1, memMib: 1024, diskMib: 4096 } as const;
-const LIMITS = { timeoutSeconds: 86_400, ttlSeconds: 86_400, vcpuCount: 64, memMib: 1 << 20, diskMib: 1 << 20, ...RUN_LIMITS };
+export const RUN_DEFAULTS = { timeoutSeconds: B.timeoutSeconds.default, ttlSeconds: B.ttlSeconds.default, vcpuCount: B.vcpuCount.default, memMib: B.memMib.default, diskMib: B.diskMib.default } as const;
+const LIMITS = { timeoutSeconds: B.timeoutSeconds.max, ttlSeconds: B.ttlSeconds.max, vcpuCount: B.vcpuCount.max, memMib: B.memMib.max, diskMib: B.diskMib.max, ...RUN_LIMITS };
 
 type Event = MessageInitShape<typeof RunResponseSchema>["event"];
 const event = (e: Event): RunResponse => create(RunResponseSchema, { event: e });
@@ -60,8 +60,8 @@ export function validateRun(req: RunRequest) {
   check(timeoutSeconds <= LIMITS.timeoutSeconds, `timeout_seconds must be at most ${LIMITS.timeoutSeconds}`);
   check(ttlSeconds <= LIMITS.ttlSeconds, `ttl_seconds must be at most ${LIMITS.ttlSeconds}`);
   check(vcpuCount <= LIMITS.vcpuCount, `vcpu_count must be at most ${LIMITS.vcpuCount}`);
-  check(memMib >= 128 && memMib <= LIMITS.memMib, `mem_mib must be between 128 and ${LIMITS.memMib}`);
-  check(diskMib >= 128 && diskMib <= LIMITS.diskMib, `disk_mib must be between 128 and ${LIMITS.diskMib}`);
+  check(memMib >= B.memMib.min && memMib <= LIMITS.memMib, `mem_mib must be between ${B.memMib.min} and ${LIMITS.memMib}`);
+  check(diskMib >= B.diskMib.min && diskMib <= LIMITS.diskMib, `disk_mib must be between ${B.diskMib.min} and ${LIMITS.diskMib}`);
   // A one-shot sandbox lives as long as its command: it must not outlive its TTL either.
   const commandSeconds = Math.min(timeoutSeconds, ttlSeconds);
   return { entry, timeoutSeconds, ttlSeconds, vcpuCount, memMib, diskMib, commandSeconds };

@@ -25,11 +25,11 @@ export class CappedOutput {
 
   /**
    * UTF-8 text of what was kept. Decoding happens here, not per chunk, because chunks are
-   * not aligned to characters; when truncated, a character cut at the limit is dropped
-   * rather than shown as U+FFFD.
+   * not aligned to characters; when truncated (here, or before the bytes arrived: `cut`), a
+   * character cut at the limit is dropped rather than shown as U+FFFD.
    */
-  text(): string {
+  text(cut = this.truncated): string {
     const joined = Buffer.concat(this.chunks, this.size);
-    return new TextDecoder("utf-8").decode(joined, { stream: this.truncated });
+    return new TextDecoder("utf-8").decode(joined, { stream: cut });
   }
 }

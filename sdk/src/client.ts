@@ -3,19 +3,20 @@
  * `PyroError` carrying the stable code the manager sent, the same code the CLI and MCP
  * report.
  */
-import { ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createClient, type Client } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { defaultSocketPath } from "../../host/src/config.js";
-import { ErrorDetailSchema } from "../../proto/gen/pyro/common/v1/error_pb.js";
 import { OutputStream } from "../../proto/gen/pyro/common/v1/exec_pb.js";
 import { EnvironmentService } from "../../proto/gen/pyro/manager/v1/environment_service_pb.js";
 import { RunService, type RunExited, type RunRequestSchema } from "../../proto/gen/pyro/manager/v1/run_service_pb.js";
 import { SystemService } from "../../proto/gen/pyro/manager/v1/system_service_pb.js";
+import { awaitedCallback, callback, CallbackError } from "./callbacks.js";
+import { hasErrorDetail, isNotListening, raceAbort, socketErrorCode } from "./call-errors.js";
 import { CappedOutput } from "./capped-output.js";
+import { defaultSocketPath } from "./contract/paths.js";
 import { toDoctorReport, toEnvironment, toLimits, toPruneResult, toPullProgress, toRunStarted } from "./convert.js";
 import { fromConnectError, PyroError } from "./errors.js";
 import { managerCommand, managerLogPath, spawnManager } from "./manager-process.js";
-import { RUN_LIMITS } from "./run-limits.js";
+import { runRequest } from "./request-checks.js";
 import { unixTransport, type UnixTransport } from "./transport.js";
 import type {
   CallOptions,
@@ -35,6 +36,30 @@ import type {
   VersionInfo,
 } from "./types.js";
 import { VERSION } from "./version.js";
+import type { WorkspaceCalls } from "./workspace-client.js";
+import type {
+  ApplyWorkspacePatchOptions,
+  CreateWorkspaceOptions,
+  ExecWorkspaceOptions,
+  ExecWorkspaceResult,
+  ListWorkspaceFilesOptions,
+  ListWorkspacesOptions,
+  PushWorkspaceOptions,
+  ReadWorkspaceFileOptions,
+  ResetWorkspaceOptions,
+  SnapshotInfo,
+  UpdateWorkspaceOptions,
+  WorkspaceDiff,
+  WorkspaceExportResult,
+  WorkspaceFileContent,
+  WorkspaceFileList,
+  WorkspaceFileWritten,
+  WorkspaceInfo,
+  WorkspaceLogs,
+  WorkspaceLogsOptions,
+  WorkspacePatchResult,
+  WorkspacePushResult,
+} from "./workspace-types.js";
 
 /** How long a client waits for a manager it started to answer. */
 const START_TIMEOUT_MS = 20_000;
@@ -42,109 +67,10 @@ const START_POLL_MS = 25;
 /** After the started process exits, how long to keep waiting (another client's manager may be the one that wins). */
 const EXITED_GRACE_MS = 3_000;
 
-/** Socket errors that mean nothing listens there (yet): worth starting a manager. */
-const NOT_LISTENING = new Set(["ENOENT", "ECONNREFUSED"]);
-/** Socket errors that mean the manager cannot be reached at all. */
-const UNREACHABLE = new Set([...NOT_LISTENING, "ECONNRESET", "EPIPE", "EACCES", "EPERM", "ENOTSOCK", "ENOTDIR", "ERR_HTTP2_SESSION_ERROR", "ERR_HTTP2_GOAWAY_SESSION"]);
-
-/** The errno-style code of the socket error under a failed call, if that is why it failed. */
-function socketErrorCode(err: unknown): string | undefined {
-  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (typeof code === "string" && UNREACHABLE.has(code)) return code;
-  }
-  return undefined;
-}
-
-/** True when a server sent this error with a stable pyro code (not a transport failure). */
-function hasErrorDetail(err: unknown): boolean {
-  return err instanceof ConnectError && err.findDetails(ErrorDetailSchema).length > 0;
-}
-
-function isNotListening(err: unknown): boolean {
-  const code = socketErrorCode(err);
-  return code !== undefined && NOT_LISTENING.has(code);
-}
-
-/** Wraps an exception thrown by a caller's callback so it leaves unchanged, not as `internal`. */
-class CallbackError {
-  constructor(readonly inner: unknown) {}
-}
-
-function callback<A extends unknown[]>(fn: ((...args: A) => void) | undefined, ...args: A): void {
-  if (!fn) return;
-  try {
-    fn(...args);
-  } catch (err) {
-    throw new CallbackError(err);
-  }
-}
-
-/**
- * Calls a callback that may return a promise and waits for it: the stream is not read
- * meanwhile, so HTTP/2 flow control carries a slow consumer's pace back to the manager and
- * on to the command's pipes.
- */
-async function awaitedCallback<A extends unknown[]>(fn: ((...args: A) => void | Promise<void>) | undefined, ...args: A): Promise<void> {
-  if (!fn) return;
-  try {
-    await fn(...args);
-  } catch (err) {
-    throw new CallbackError(err);
-  }
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function uint(name: string, value: number | undefined): number {
-  if (value === undefined) return 0;
-  if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
-    throw new PyroError("invalid_argument", `${name} must be a non-negative integer, got ${value}`, { hint: `pass a whole number for ${name}` });
-  }
-  return value;
-}
-
-function runRequest(environment: string, command: string[] | string, o: RunOptions): MessageInitShape<typeof RunRequestSchema> {
-  if (!environment) throw new PyroError("invalid_argument", "environment is empty", { hint: "name an environment, e.g. debian:12 (see `pyro env list`)" });
-  const shell = typeof command === "string";
-  if (shell ? command.trim() === "" : command.length === 0) {
-    throw new PyroError("invalid_argument", "command is empty", { hint: "give the command to run, e.g. `pyro run debian:12 -- uname -a`" });
-  }
-  const stdin = typeof o.stdin === "string" ? new TextEncoder().encode(o.stdin) : (o.stdin ?? new Uint8Array(0));
-  // Refused here rather than by the manager: a request it will not read is not worth sending.
-  if (stdin.length > RUN_LIMITS.stdinBytes) {
-    throw new PyroError("invalid_argument", `stdin is ${stdin.length} bytes; at most ${RUN_LIMITS.stdinBytes} are allowed`, { hint: "pass large data in smaller parts, or have the command fetch it" });
-  }
-  return {
-    environment,
-    argv: shell ? [] : command,
-    shellCommand: shell ? command : "",
-    vcpuCount: uint("vcpuCount", o.vcpuCount),
-    memMib: uint("memMib", o.memMib),
-    diskMib: uint("diskMib", o.diskMib),
-    timeoutSeconds: uint("timeoutSeconds", o.timeoutSeconds),
-    ttlSeconds: uint("ttlSeconds", o.ttlSeconds),
-    network: o.network ?? false,
-    allowHostCompat: o.allowHostCompat ?? false,
-    backend: o.backend ?? "",
-    env: o.env ?? {},
-    cwd: o.cwd ?? "",
-    stdin,
-  };
-}
-
-/** Rejects with `cancelled` when `signal` aborts first. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(new PyroError("cancelled", "cancelled while waiting for the manager"));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new PyroError("cancelled", "cancelled while waiting for the manager"));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
 
 /**
  * A client of the pyro manager. Connects to its Unix socket lazily and, unless
@@ -168,13 +94,14 @@ export class Pyro implements PyroClient {
   readonly #runs: Client<typeof RunService>;
   readonly #envs: Client<typeof EnvironmentService>;
   readonly #system: Client<typeof SystemService>;
+  #workspaces: Promise<WorkspaceCalls> | undefined;
   #starting: Promise<void> | undefined;
 
   constructor(opts: PyroOptions = {}) {
     this.#env = opts.env ?? process.env;
     this.socketPath = opts.socketPath ?? defaultSocketPath(this.#env);
-    this.#autoStart = opts.autoStart ?? true;
-    this.#conn = unixTransport(this.socketPath);
+    this.#autoStart = opts.transport ? false : (opts.autoStart ?? true);
+    this.#conn = opts.transport ? { transport: opts.transport, close: () => {} } : unixTransport(this.socketPath);
     this.#runs = createClient(RunService, this.#conn.transport);
     this.#envs = createClient(EnvironmentService, this.#conn.transport);
     this.#system = createClient(SystemService, this.#conn.transport);
@@ -203,6 +130,109 @@ export class Pyro implements PyroClient {
       const v = await this.#system.getVersion({}, { signal: opts.signal });
       return { client: VERSION, manager: v.version, managerPid: v.pid, managerUptimeSeconds: Number(v.uptimeSeconds) };
     }, opts.signal);
+  }
+
+  /** Creates and starts a workspace (installing the environment when missing), seeded from `seedPath` when given; it lives `ttlSeconds`. */
+  createWorkspace(environment: string, opts: CreateWorkspaceOptions = {}): Promise<WorkspaceInfo> {
+    return this.#workspace((w) => w.create(environment, opts), opts.signal);
+  }
+
+  /** Live workspaces, most recently changed first (reads never reorder them). */
+  listWorkspaces(opts: ListWorkspacesOptions = {}): Promise<WorkspaceInfo[]> {
+    return this.#workspace((w) => w.list(opts), opts.signal);
+  }
+
+  /** One workspace's record and state. */
+  statusWorkspace(workspace: string, opts: CallOptions = {}): Promise<WorkspaceInfo> {
+    return this.#workspace((w) => w.status(workspace, opts), opts.signal);
+  }
+
+  /** Renames a workspace and sets or clears its labels. */
+  updateWorkspace(workspace: string, opts: UpdateWorkspaceOptions): Promise<WorkspaceInfo> {
+    return this.#workspace((w) => w.update(workspace, opts), opts.signal);
+  }
+
+  /** The workspace's command journal, oldest first. */
+  workspaceLogs(workspace: string, opts: WorkspaceLogsOptions = {}): Promise<WorkspaceLogs> {
+    return this.#workspace((w) => w.logs(workspace, opts), opts.signal);
+  }
+
+  /** Ends the workspace's processes and keeps its files. */
+  stopWorkspace(workspace: string, opts: CallOptions = {}): Promise<WorkspaceInfo> {
+    return this.#workspace((w) => w.stop(workspace, opts), opts.signal);
+  }
+
+  /** Starts a stopped (or failed) workspace again on the same files. */
+  startWorkspace(workspace: string, opts: CallOptions = {}): Promise<WorkspaceInfo> {
+    return this.#workspace((w) => w.start(workspace, opts), opts.signal);
+  }
+
+  /** Ends the workspace and removes everything pyro kept for it. */
+  deleteWorkspace(workspace: string, opts: CallOptions = {}): Promise<{ workspaceId: string }> {
+    return this.#workspace((w) => w.delete(workspace, opts), opts.signal);
+  }
+
+  /** Runs one command in /workspace, streaming its output; a non-zero exit or a timeout is a result. */
+  execWorkspace(workspace: string, command: string[] | string, opts: ExecWorkspaceOptions = {}): Promise<ExecWorkspaceResult> {
+    return this.#workspace((w) => w.exec(workspace, command, opts), opts.signal);
+  }
+
+  /** A directory listing under /workspace. */
+  listWorkspaceFiles(workspace: string, opts: ListWorkspaceFilesOptions = {}): Promise<WorkspaceFileList> {
+    return this.#workspace((w) => w.listFiles(workspace, opts), opts.signal);
+  }
+
+  /** A text file under /workspace, its first `maxBytes` (default 65536). */
+  readWorkspaceFile(workspace: string, path: string, opts: ReadWorkspaceFileOptions = {}): Promise<WorkspaceFileContent> {
+    return this.#workspace((w) => w.readFile(workspace, path, opts), opts.signal);
+  }
+
+  /** Writes a text file under /workspace atomically (parents made, an existing file's mode kept); at most 1 MiB. */
+  writeWorkspaceFile(workspace: string, path: string, text: string, opts: CallOptions = {}): Promise<WorkspaceFileWritten> {
+    return this.#workspace((w) => w.writeFile(workspace, path, text, opts), opts.signal);
+  }
+
+  /** Applies a unified diff all-or-nothing; a conflict rejects with `patch_conflict`, every file's preflight result in `data.files`. */
+  applyWorkspacePatch(workspace: string, patch: string, opts: ApplyWorkspacePatchOptions = {}): Promise<WorkspacePatchResult> {
+    return this.#workspace((w) => w.applyPatch(workspace, patch, opts), opts.signal);
+  }
+
+  /** Imports a host directory (packed as it is read) or a .tar/.tar.gz/.tgz archive under /workspace. */
+  pushWorkspace(workspace: string, sourcePath: string, opts: PushWorkspaceOptions = {}): Promise<WorkspacePushResult> {
+    return this.#workspace((w) => w.push(workspace, sourcePath, opts), opts.signal);
+  }
+
+  /** Copies a file or directory of /workspace to `outputPath` on the host, which must not exist; nothing is written outside it. */
+  exportWorkspace(workspace: string, path: string, outputPath: string, opts: CallOptions = {}): Promise<WorkspaceExportResult> {
+    return this.#workspace((w) => w.export(workspace, path, outputPath, opts), opts.signal);
+  }
+
+  /** /workspace compared with the workspace's baseline. */
+  diffWorkspace(workspace: string, opts: CallOptions = {}): Promise<WorkspaceDiff> {
+    return this.#workspace((w) => w.diff(workspace, opts), opts.signal);
+  }
+
+  /** Keeps a named copy of /workspace to reset to later. */
+  createSnapshot(workspace: string, name: string, opts: CallOptions = {}): Promise<SnapshotInfo> {
+    return this.#workspace((w) => w.createSnapshot(workspace, name, opts), opts.signal);
+  }
+
+  listSnapshots(workspace: string, opts: CallOptions = {}): Promise<SnapshotInfo[]> {
+    return this.#workspace((w) => w.listSnapshots(workspace, opts), opts.signal);
+  }
+
+  deleteSnapshot(workspace: string, name: string, opts: CallOptions = {}): Promise<void> {
+    return this.#workspace((w) => w.deleteSnapshot(workspace, name, opts), opts.signal);
+  }
+
+  /** Recreates the workspace's sandbox from its baseline, or from `snapshot`. */
+  resetWorkspace(workspace: string, opts: ResetWorkspaceOptions = {}): Promise<WorkspaceInfo> {
+    return this.#workspace((w) => w.reset(workspace, opts), opts.signal);
+  }
+
+  /** Deletes every workspace past its expiry now; resolves with their ids. */
+  reapExpired(opts: CallOptions = {}): Promise<string[]> {
+    return this.#workspace((w) => w.reapExpired(opts), opts.signal);
   }
 
   /** Closes the connection; calls still running fail. */
@@ -318,6 +348,12 @@ export class Pyro implements PyroClient {
     } catch (err) {
       throw this.#mapError(err, signal);
     }
+  }
+
+  /** A workspace call; the workspace code (and the tar code it uses) loads on the first one. */
+  #workspace<T>(attempt: (calls: WorkspaceCalls) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    this.#workspaces ??= import("./workspace-client.js").then((m) => new m.WorkspaceCalls(this.#conn.transport));
+    return this.#call(async () => attempt(await this.#workspaces!), signal);
   }
 
   /**

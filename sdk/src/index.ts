@@ -5,7 +5,8 @@ export type { ErrorCode } from "./errors.js";
 export { VERSION } from "./version.js";
 export { OUTPUT_LIMIT_BYTES } from "./capped-output.js";
 export { OPERATIONS, MCP_PROFILES } from "./operations.js";
-export type { OperationName, OperationSpec, ParamSpec, OperationArgs } from "./operations.js";
+export type { OperationName } from "./operations.js";
+export type { ArgsOf, McpProfileName, OperationSpec, ParamSpec } from "./operations/spec.js";
 export type {
   CallOptions,
   CheckStatusName,
@@ -29,3 +30,35 @@ export type {
   RunTimeoutData,
   VersionInfo,
 } from "./types.js";
+export type {
+  ApplyWorkspacePatchOptions,
+  CreateWorkspaceOptions,
+  DiffEntryInfo,
+  ExecWorkspaceOptions,
+  ExecWorkspaceResult,
+  ExecWorkspaceStartedInfo,
+  FileEntryInfo,
+  FileTypeName,
+  JournalEntryInfo,
+  ListWorkspaceFilesOptions,
+  ListWorkspacesOptions,
+  PatchFileResultInfo,
+  PatchFileStatusName,
+  PushWorkspaceOptions,
+  ReadWorkspaceFileOptions,
+  ResetWorkspaceOptions,
+  SnapshotInfo,
+  UpdateWorkspaceOptions,
+  WorkspaceDiff,
+  WorkspaceExportResult,
+  WorkspaceFileContent,
+  WorkspaceFileList,
+  WorkspaceFileWritten,
+  WorkspaceInfo,
+  WorkspaceLogs,
+  WorkspaceLogsOptions,
+  WorkspaceMethods,
+  WorkspacePatchResult,
+  WorkspacePushResult,
+  WorkspaceStateName,
+} from "./workspace-types.js";

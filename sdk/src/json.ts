@@ -119,10 +119,21 @@ function snake(key: string): string {
   return key.replace(/[A-Z]/g, (c) => "_" + c.toLowerCase());
 }
 
-/** `{ error: { code, message, hint } }`, plus the error's data (e.g. a timed-out run's partial output) in snake_case. */
+/** Plain objects (at any depth, in arrays too) with their keys in snake_case; other values as they are. */
+function snakeKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeKeys);
+  if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [snake(k), snakeKeys(v)]));
+  }
+  return value;
+}
+
+/**
+ * `{ error: { code, message, hint } }`, plus the error's data in snake_case (e.g. a timed-out
+ * run's partial output, or every file's preflight result of a patch that did not apply).
+ */
 export function errorJson(err: PyroError): ErrorJson {
   const out: ErrorJson = { error: { code: err.code, message: err.message, hint: err.hint } };
-  const entries = Object.entries(err.data);
-  if (entries.length > 0) out.error.data = Object.fromEntries(entries.map(([k, v]) => [snake(k), v]));
+  if (Object.keys(err.data).length > 0) out.error.data = snakeKeys(err.data) as Record<string, unknown>;
   return out;
 }

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defaultStateDir, socketPathProblem } from "../../host/src/config.js";
+import { defaultLogPath, defaultStateDir, socketPathProblem } from "./contract/paths.js";
 import { PyroError } from "./errors.js";
 import type { Env } from "./types.js";
 
@@ -61,7 +61,7 @@ export function managerCommand(env: Env, socketPath: string): string[] {
 
 /** Where an auto-started manager writes its log (for hints). */
 export function managerLogPath(env: Env): string {
-  return env.PYRO_MANAGER_LOG || join(defaultStateDir(env), "manager.log");
+  return defaultLogPath(env);
 }
 
 /** How a background manager process ended, once it has. */

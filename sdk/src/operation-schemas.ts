@@ -1,79 +1,54 @@
 /**
- * zod schemas for the operations table: input shapes derived mechanically from
- * `OPERATIONS`, and the output shapes of the results in `json.ts`. Only the MCP server
- * loads this module (zod costs startup time the CLI's run path does not pay).
+ * zod input schemas derived mechanically from the operations table, per MCP profile: the
+ * same bounds, defaults, choices and patterns the CLI checks, and no argument the table does
+ * not name (`strict`). Only the MCP server loads this module (zod costs start-up time the
+ * CLI's run path does not pay).
  */
 import { z } from "zod";
-import type { OperationName, OperationSpec, ParamSpec } from "./operations.js";
+import { offeredIn, type AnyOperation, type McpProfileName, type ParamSpec } from "./operations/spec.js";
+
+function stringSchema(p: ParamSpec): z.ZodTypeAny {
+  if (p.choices) return z.enum(p.choices as [string, ...string[]]);
+  let s = z.string();
+  if (p.required) s = s.min(1);
+  if (p.maxLength !== undefined) s = s.max(p.maxLength);
+  if (p.pattern !== undefined) s = s.regex(new RegExp(p.pattern));
+  return s;
+}
 
 function paramSchema(p: ParamSpec): z.ZodTypeAny {
   let s: z.ZodTypeAny;
-  if (p.kind === "integer") {
-    let n = z.number().int();
-    if (p.min !== undefined) n = n.min(p.min);
-    if (p.max !== undefined) n = n.max(p.max);
-    s = n;
-  } else if (p.kind === "boolean") {
-    s = z.boolean();
-  } else {
-    s = p.required ? z.string().min(1) : z.string();
+  switch (p.kind) {
+    case "integer": {
+      let n = z.number().int();
+      if (p.min !== undefined) n = n.min(p.min);
+      if (p.max !== undefined) n = n.max(p.max);
+      s = n;
+      break;
+    }
+    case "boolean":
+      s = z.boolean();
+      break;
+    case "string_list":
+      s = z.array(stringSchema({ ...p, required: true }));
+      break;
+    case "string_map":
+      s = z.record(z.string().min(1), z.string());
+      break;
+    default:
+      s = stringSchema(p);
   }
   if (p.default !== undefined) s = s.default(p.default);
   else if (!p.required) s = s.optional();
   return s.describe(p.description);
 }
 
-/** The zod input shape (MCP `inputSchema`) of an operation. */
-export function inputShape(op: OperationSpec): z.ZodRawShape {
-  return Object.fromEntries(op.params.map((p) => [p.name, paramSchema(p)]));
+/** The zod input shape of an operation as `profile` offers it. */
+export function inputShape(op: AnyOperation, profile: McpProfileName = "workspace-full"): z.ZodRawShape {
+  return Object.fromEntries(op.params.filter((p) => offeredIn(p, profile)).map((p) => [p.name, paramSchema(p)]));
 }
 
-const limit = z.object({
-  value: z.number().describe("The limit's value, in the unit its name gives."),
-  enforced: z.boolean().describe("False when this host only records the limit; detail says why."),
-  detail: z.string().describe("How it is enforced, or why it is not."),
-});
-
-const runResult = {
-  environment: z.string().describe("The environment the sandbox started from."),
-  execution_mode: z.string().describe("The backend that ran the command: namespace, host or firecracker."),
-  sandbox_id: z.string().describe("The (now deleted) sandbox's id."),
-  limits: z
-    .object({ vcpu_count: limit, mem_mib: limit, disk_mib: limit, pids: limit })
-    .describe("The limits the sandbox ran under, and which this host enforced (CPU, memory in MiB, disk in MiB, processes)."),
-  seccomp: z.string().describe("The seccomp filter the command ran under, e.g. pyro-default/x86_64; empty when none (the host backend)."),
-  exit_code: z.number().int().describe("The command's exit status; -1 when a signal ended it."),
-  signal: z.string().describe("The signal that ended the command, e.g. SIGKILL; empty otherwise."),
-  duration_ms: z.number().describe("Time the command ran, in milliseconds."),
-  total_ms: z.number().describe("Time from request to exit, sandbox start included, in milliseconds."),
-  stdout: z.string().describe("Standard output (UTF-8, first 1 MiB)."),
-  stderr: z.string().describe("Standard error (UTF-8, first 1 MiB)."),
-  stdout_truncated: z.boolean().describe("True when stdout exceeded 1 MiB."),
-  stderr_truncated: z.boolean().describe("True when stderr exceeded 1 MiB."),
-};
-
-const environment = z.object({
-  name: z.string(),
-  version: z.string(),
-  description: z.string(),
-  installed: z.boolean(),
-  packages: z.array(z.string()),
-  manifest: z
-    .object({
-      path: z.string(),
-      rootfs_digest: z.string(),
-      size_bytes: z.number(),
-      package_count: z.number().int(),
-      created_at: z.string(),
-      source: z.string(),
-      mirror: z.string(),
-      installed_packages: z.array(z.string()),
-    })
-    .optional(),
-});
-
-/** The zod output shape (MCP `outputSchema`) of each operation's result. */
-export const OUTPUT_SHAPES: Record<OperationName, z.ZodRawShape> = {
-  vm_run: runResult,
-  vm_list_environments: { environments: z.array(environment).describe("Every catalog entry, installed or not.") },
-};
+/** The MCP `inputSchema` of an operation as `profile` offers it: unknown arguments are refused. */
+export function inputSchema(op: AnyOperation, profile: McpProfileName = "workspace-full") {
+  return z.object(inputShape(op, profile)).strict();
+}

@@ -3,6 +3,9 @@
  * these are plain objects with camelCase keys and numbers (never bigint).
  */
 
+import type { Transport } from "@connectrpc/connect";
+import type { WorkspaceMethods } from "./workspace-types.js";
+
 /** Environment variables as `process.env` holds them. */
 export type Env = Record<string, string | undefined>;
 
@@ -14,6 +17,8 @@ export interface PyroOptions {
   autoStart?: boolean;
   /** Environment the defaults (and an auto-started manager) read; default `process.env`. */
   env?: Env;
+  /** A Connect transport to the manager API to use instead of the socket (in-process tests, other carriers); nothing is auto-started then. */
+  transport?: Transport;
 }
 
 /** Per-call options every method accepts. */
@@ -234,7 +239,7 @@ export interface EnvironmentsApi {
 }
 
 /** What the CLI and the MCP server need from a client; `Pyro` implements it (tests inject fakes). */
-export interface PyroClient {
+export interface PyroClient extends WorkspaceMethods {
   run(environment: string, command: string[] | string, opts?: RunOptions): Promise<RunResult>;
   readonly environments: EnvironmentsApi;
   doctor(opts?: CallOptions): Promise<DoctorReport>;

@@ -21,7 +21,7 @@ export function formatDoctor(r: DoctorReport): string {
 export const doctor: CommandModule = {
   command: "doctor",
   describe: "Check what each backend needs and show which one runs sandboxes (exit status 1 when none can)",
-  builder: (y) => y,
+  builder: (y) => y.example("$0 doctor", "what each backend needs, and which one runs sandboxes"),
   async handler({ ctx, json }) {
     const report = await (await ctx.client()).doctor({ signal: ctx.io.signal });
     if (json) writeJson(ctx.io, doctorReportJson(report));

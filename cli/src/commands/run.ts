@@ -1,31 +1,15 @@
 /** `pyro run ENV [flags] -- CMD…`: one command in a fresh sandbox, output streamed live, the command's exit status. */
 import { constants } from "node:os";
-import { runResultJson } from "../../../sdk/src/json.js";
+import { PyroError } from "../../../sdk/src/errors.js";
 import { OPERATIONS } from "../../../sdk/src/operations.js";
 import type { RunResult } from "../../../sdk/src/types.js";
 import type { CommandModule } from "../context.js";
 import { writeJson } from "../context.js";
 import { writeWithBackpressure } from "../io.js";
-import { addOperationArgs } from "../options.js";
+import { addOperationArgs, operationArgs, positionalsOf } from "../options.js";
 import { PullProgressReporter } from "../progress.js";
-import { PyroError } from "../../../sdk/src/errors.js";
-import { BACKEND_NAMES } from "../../../host/src/backends/backend.js";
 
 const op = OPERATIONS.vm_run;
-
-interface RunArgs {
-  environment: string;
-  command?: string[];
-  "--"?: string[];
-  vcpuCount: number;
-  memMib: number;
-  diskMib: number;
-  timeoutSeconds: number;
-  ttlSeconds: number;
-  network: boolean;
-  allowHostCompat: boolean;
-  backend?: string;
-}
 
 /** The shell convention for a command ended by a signal: 128 + its number. */
 export function exitStatus(r: Pick<RunResult, "exitCode" | "signal">): number {
@@ -34,39 +18,27 @@ export function exitStatus(r: Pick<RunResult, "exitCode" | "signal">): number {
   return signo ? 128 + signo : 1;
 }
 
-export const run: CommandModule<RunArgs> = {
-  command: "run <environment> [command..]",
+export const run: CommandModule = {
+  command: `run ${positionalsOf(op)}`,
   describe: "Run one command in a fresh sandbox, stream its output, delete the sandbox, and exit with the command's status",
   builder: (y) =>
     addOperationArgs(y, op)
-      .option("backend", {
-        type: "string",
-        choices: BACKEND_NAMES,
-        describe: "Backend to run the sandbox on (default: $PYRO_BACKEND, else the best available; see `pyro doctor`)",
-      })
       .example("$0 run debian:12 -- uname -a", "run a command (words after -- keep their boundaries)")
       .example("$0 run debian:12-build --timeout-seconds 120 -- make test", "allow two minutes")
       .example("$0 run debian:12 --json -- git --version", "print the result as JSON"),
-  async handler(args) {
-    const { ctx } = args;
+  async handler(parsed) {
+    const { ctx } = parsed;
     const { io } = ctx;
-    const words = [...(args.command ?? []), ...(args["--"] ?? [])].map(String);
-    if (words.length === 0) {
+    const args = (await operationArgs(op, parsed)) as Parameters<typeof op.call>[1];
+    if ((args.command as string[]).length === 0) {
       throw new PyroError("invalid_argument", "no command given", { hint: "put the command after `--`, e.g. `pyro run debian:12 -- uname -a`" });
     }
-    const json = args.json === true;
+    args.backend ||= io.env.PYRO_BACKEND || undefined;
+    const json = parsed.json === true;
     const client = await ctx.client();
     const progress = new PullProgressReporter(io.stderr);
     try {
-      const result = await client.run(args.environment, words, {
-        vcpuCount: args.vcpuCount,
-        memMib: args.memMib,
-        diskMib: args.diskMib,
-        timeoutSeconds: args.timeoutSeconds,
-        ttlSeconds: args.ttlSeconds,
-        network: args.network,
-        allowHostCompat: args.allowHostCompat,
-        backend: args.backend || io.env.PYRO_BACKEND || undefined,
+      const result = await op.call(client, args, {
         signal: io.signal,
         onProgress: (p) => progress.update(p),
         onStarted: () => progress.stop(),
@@ -74,7 +46,7 @@ export const run: CommandModule<RunArgs> = {
         onOutput: json ? undefined : (stream, data) => writeWithBackpressure(stream === "stderr" ? io.stderr : io.stdout, data),
       });
       progress.stop();
-      if (json) writeJson(io, runResultJson(result));
+      if (json) writeJson(io, op.json(result, args));
       ctx.exitCode = exitStatus(result);
     } finally {
       progress.stop();

@@ -12,11 +12,11 @@ import type { Client } from "@connectrpc/connect";
 import type { AgentService } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
 import type { FileService } from "../../../proto/gen/pyro/guest/v1/file_service_pb.js";
 import type { ProcessService } from "../../../proto/gen/pyro/guest/v1/process_service_pb.js";
+import type { BackendName } from "../../../sdk/src/contract/backends.js";
 import type { SandboxRecord } from "../sandbox-record.js";
 import type { LimitBreach, LimitsInForce, Resources } from "./resources.js";
 
-export type BackendName = "namespace" | "host" | "firecracker";
-export const BACKEND_NAMES: readonly BackendName[] = ["namespace", "host", "firecracker"];
+export { BACKEND_NAMES, type BackendName } from "../../../sdk/src/contract/backends.js";
 
 /** What a backend needs, found on this host. */
 export interface Probe {

@@ -31,7 +31,8 @@ export function formatEnvironment(e: EnvironmentInfo): string {
 export const inspect: CommandModule<{ environment: string }> = {
   command: "inspect <environment>",
   describe: "Describe an environment and, when installed, its manifest",
-  builder: (y) => y.positional("environment", { type: "string", describe: "Environment name, e.g. debian:12", demandOption: true }),
+  builder: (y) =>
+    y.positional("environment", { type: "string", describe: "Environment name, e.g. debian:12", demandOption: true }).example("$0 env inspect debian:12 --json", "its manifest as JSON"),
   async handler({ ctx, json, environment }) {
     const env = await (await ctx.client()).environments.inspect(environment, { signal: ctx.io.signal });
     if (json) writeJson(ctx.io, environmentJson(env));

@@ -1,21 +1,17 @@
 /** `pyro env list`: the environment catalog and what is installed. */
-import { environmentListJson } from "../../../../sdk/src/json.js";
 import { OPERATIONS } from "../../../../sdk/src/operations.js";
-import type { CommandModule } from "../../context.js";
-import { writeJson } from "../../context.js";
+import type { EnvironmentInfo } from "../../../../sdk/src/types.js";
 import { table, yesNo } from "../../format.js";
+import { operationCommand } from "../../operation-command.js";
 
-export const list: CommandModule = {
-  command: "list",
-  describe: OPERATIONS.vm_list_environments.description,
-  builder: (y) => y,
-  async handler({ ctx, json }) {
-    const envs = await (await ctx.client()).environments.list({ signal: ctx.io.signal });
-    if (json) {
-      writeJson(ctx.io, environmentListJson(envs));
-      return;
-    }
-    const rows = [["NAME", "INSTALLED", "VERSION", "DESCRIPTION"], ...envs.map((e) => [e.name, yesNo(e.installed), e.version, e.description])];
-    ctx.io.stdout.write(table(rows));
+export const list = operationCommand<EnvironmentInfo[]>(OPERATIONS.vm_list_environments, {
+  verb: "list",
+  examples: [
+    ["$0 env list", "show the catalog"],
+    ["$0 env list --json", "the catalog as JSON"],
+  ],
+  human: ({ result, io }) => {
+    const rows = [["NAME", "INSTALLED", "VERSION", "DESCRIPTION"], ...result.map((e) => [e.name, yesNo(e.installed), e.version, e.description])];
+    io.stdout.write(table(rows));
   },
-};
+});

@@ -7,7 +7,10 @@ import { bytes } from "../../format.js";
 export const prune: CommandModule<{ all: boolean }> = {
   command: "prune",
   describe: "Remove half-built, corrupt and outdated environment copies",
-  builder: (y) => y.option("all", { type: "boolean", default: false, describe: "Also remove verified, current copies (they are installed again when needed)" }),
+  builder: (y) =>
+    y
+      .option("all", { type: "boolean", default: false, describe: "Also remove verified, current copies (they are installed again when needed)" })
+      .example("$0 env prune", "remove half-built, corrupt and outdated copies"),
   async handler({ ctx, json, all }) {
     const r = await (await ctx.client()).environments.prune({ all, signal: ctx.io.signal });
     if (json) {

@@ -16,7 +16,8 @@ export const pull: CommandModule<PullArgs> = {
   builder: (y) =>
     y
       .positional("environment", { type: "string", describe: "Environment to install, e.g. debian:12 (see `pyro env list`)", demandOption: true })
-      .option("force", { type: "boolean", default: false, describe: "Reinstall even when a verified copy is cached" }),
+      .option("force", { type: "boolean", default: false, describe: "Reinstall even when a verified copy is cached" })
+      .example("$0 env pull debian:12-build", "install the build environment before first use"),
   async handler({ ctx, json, environment, force }) {
     const progress = new PullProgressReporter(ctx.io.stderr);
     try {

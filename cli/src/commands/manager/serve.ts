@@ -17,7 +17,7 @@ export const serve: CommandModule<{ socket?: string }> = {
       type: "string",
       requiresArg: true,
       describe: "Unix socket to serve the manager API on (default: $PYRO_MANAGER_SOCKET, else <state dir>/manager.sock)",
-    }),
+    }).example("$0 manager serve --debug", "run the manager in this terminal, logging more"),
   async handler({ ctx, socket, debug }) {
     const { io } = ctx;
     // Loaded here so that no other command pays for the manager's code.

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SOCKET_PATH_MAX_BYTES, socketPathProblem } from "./config.js";
+import { SOCKET_PATH_MAX_BYTES, socketPathProblem } from "./paths.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pyro-config-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
