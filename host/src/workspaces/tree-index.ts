@@ -5,7 +5,7 @@
  * kept in memory are bounded; nothing is ever written from it.
  */
 import { createHash } from "node:crypto";
-import { extract, type Headers } from "tar-stream";
+import { extract, type Header } from "tar-stream";
 import { PyroError } from "../../../sdk/src/errors.js";
 
 export type IndexedType = "file" | "directory" | "symlink" | "other";
@@ -22,7 +22,7 @@ export interface IndexedEntry {
 
 export const INDEX_LIMITS = { entries: 200_000, nameBytes: 4096, keptFileBytes: 1 << 20, keptTotalBytes: 128 << 20 } as const;
 
-function typeOf(h: Headers): IndexedType {
+function typeOf(h: Header): IndexedType {
   if (h.type === "file" || h.type === "contiguous-file") return "file";
   if (h.type === "directory") return "directory";
   if (h.type === "symlink") return "symlink";
@@ -47,7 +47,7 @@ export async function indexArchive(chunks: AsyncIterable<Uint8Array>, budget = {
       for await (const c of chunks) {
         if (!ex.write(c)) await new Promise<void>((r) => ex.once("drain", r));
       }
-      ex.end();
+      ex.end(undefined);
     } catch (err) {
       ex.destroy(err as Error);
     }
