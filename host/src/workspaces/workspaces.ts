@@ -67,6 +67,7 @@ export class Workspaces {
   /** Names claimed by creations still under way. */
   private readonly claimedNames = new Set<string>();
   private readonly now: () => Date;
+  private reaper: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: WorkspacesOptions) {
     this.now = o.now ?? (() => new Date());
@@ -414,8 +415,20 @@ export class Workspaces {
     });
   }
 
-  /** Ends the manager's hold on the sandboxes without stopping them (they outlive the manager). */
+  /** Deletes expired workspaces every `intervalMs` (TTL), until close(). */
+  startReaper(intervalMs = 30_000): void {
+    this.reaper ??= setInterval(() => {
+      void this.reapExpired().then(
+        (ids) => ids.length > 0 && this.o.log.info("expired workspaces deleted", { workspaces: ids }),
+        (err: unknown) => this.o.log.warn("reaping expired workspaces failed", { error: err }),
+      );
+    }, intervalMs);
+    this.reaper.unref();
+  }
+
+  /** Stops the reaper and lets go of the sandboxes without stopping them: they outlive the manager. */
   close(): void {
+    if (this.reaper) clearInterval(this.reaper);
     this.sandboxes.clear();
   }
 }
