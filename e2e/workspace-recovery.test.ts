@@ -1,0 +1,77 @@
+/**
+ * `kill -9` of the manager mid-work loses no workspace, file or journal entry: the next
+ * manager on the same state directory re-adopts the running sandbox, and its next command
+ * just works.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, describe, expect, it } from "vitest";
+import { WorkspaceState } from "../proto/gen/pyro/manager/v1/workspace_pb.js";
+import { PYRO, pyroEnv, testDir } from "./harness.js";
+import { createWorkspace, exec, readFile, workspaceClient } from "./workspace-client.js";
+
+const dir = testDir();
+const env = pyroEnv(dir);
+const socketPath = env.PYRO_MANAGER_SOCKET!;
+const started: number[] = [];
+
+async function manager(): Promise<{ pid: number; kill(signal: NodeJS.Signals): Promise<void> }> {
+  const child = spawn(process.execPath, [PYRO, "manager", "serve", "--socket", socketPath], { env, stdio: "ignore" });
+  started.push(child.pid!);
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  for (let i = 0; i < 800 && !existsSync(socketPath); i++) await sleep(25);
+  return {
+    pid: child.pid!,
+    async kill(signal) {
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+afterAll(async () => {
+  // The last manager is stopped by SIGTERM below; delete what is left through a fresh one.
+  const m = await manager();
+  const { client, close } = workspaceClient(socketPath);
+  for (const w of (await client.listWorkspaces({})).workspaces) await client.deleteWorkspace({ workspace: w.workspaceId }).catch(() => {});
+  close();
+  await m.kill("SIGTERM");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("a manager killed mid-work", () => {
+  it("keeps every workspace usable: running ones re-adopted, stopped ones startable, journals whole", async () => {
+    const first = await manager();
+    let conn = workspaceClient(socketPath);
+    const running = await createWorkspace(conn.client, { environment: "debian:12", name: "keeps-running" });
+    const stopped = await createWorkspace(conn.client, { environment: "debian:12", name: "stays-stopped" });
+    await exec(conn.client, "keeps-running", "echo before > file.txt; sleep 1000 > /dev/null 2>&1 &");
+    await conn.client.writeWorkspaceFile({ workspace: "stays-stopped", path: "kept.txt", text: "kept\n" });
+    await conn.client.stopWorkspace({ workspace: "stays-stopped" });
+    // A command in flight when the manager dies.
+    const inflight = exec(conn.client, "keeps-running", "sleep 5").catch(() => "failed");
+    await sleep(300);
+    await first.kill("SIGKILL");
+    expect(await inflight).toBe("failed");
+    conn.close();
+
+    await manager();
+    conn = workspaceClient(socketPath);
+    const list = (await conn.client.listWorkspaces({})).workspaces;
+    expect(list.map((w) => w.name).sort()).toEqual(["keeps-running", "stays-stopped"]);
+    const again = (await conn.client.getWorkspace({ workspace: "keeps-running" })).workspace!;
+    expect(again.state).toBe(WorkspaceState.STARTED);
+    expect(again.sandboxId).toBe(running.sandboxId);
+    // Same sandbox: the background process from before the kill is still there.
+    const after = await exec(conn.client, "keeps-running", "cat file.txt; pgrep -c -x sleep");
+    expect(after.stdout).toMatch(/^before\n[1-9]\d*\n$/);
+    const logs = await conn.client.getWorkspaceLogs({ workspace: "keeps-running" });
+    expect(logs.entries.map((e) => Number(e.sequence))).toEqual([1, after.sequence]);
+    expect(after.sequence).toBeGreaterThan(1);
+    expect((await conn.client.getWorkspace({ workspace: stopped.workspaceId })).workspace?.state).toBe(WorkspaceState.STOPPED);
+    await conn.client.startWorkspace({ workspace: "stays-stopped" });
+    expect((await readFile(conn.client, "stays-stopped", "kept.txt")).text).toBe("kept\n");
+    conn.close();
+  });
+});
