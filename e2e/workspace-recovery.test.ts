@@ -4,7 +4,8 @@
  * just works.
  */
 import { spawn } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
+import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { WorkspaceState } from "../proto/gen/pyro/manager/v1/workspace_pb.js";
@@ -20,7 +21,8 @@ async function manager(): Promise<{ pid: number; kill(signal: NodeJS.Signals): P
   const child = spawn(process.execPath, [PYRO, "manager", "serve", "--socket", socketPath], { env, stdio: "ignore" });
   started.push(child.pid!);
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  for (let i = 0; i < 800 && !existsSync(socketPath); i++) await sleep(25);
+  // A killed manager leaves its socket file: wait until a manager answers on it.
+  for (let i = 0; i < 800 && !(await answers()); i++) await sleep(25);
   return {
     pid: child.pid!,
     async kill(signal) {
@@ -28,6 +30,18 @@ async function manager(): Promise<{ pid: number; kill(signal: NodeJS.Signals): P
       await exited;
     },
   };
+}
+
+/** True when something accepts connections on the socket. */
+function answers(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(socketPath);
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
 }
 
 afterAll(async () => {
@@ -64,7 +78,7 @@ describe("a manager killed mid-work", () => {
     expect(again.state).toBe(WorkspaceState.STARTED);
     expect(again.sandboxId).toBe(running.sandboxId);
     // Same sandbox: the background process from before the kill is still there.
-    const after = await exec(conn.client, "keeps-running", "cat file.txt; pgrep -c -x sleep");
+    const after = await exec(conn.client, "keeps-running", "cat file.txt; for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f; echo; done | grep -cx 'sleep 1000 '");
     expect(after.stdout).toMatch(/^before\n[1-9]\d*\n$/);
     const logs = await conn.client.getWorkspaceLogs({ workspace: "keeps-running" });
     expect(logs.entries.map((e) => Number(e.sequence))).toEqual([1, after.sequence]);

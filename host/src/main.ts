@@ -25,6 +25,14 @@ import { fileLogger, type Logger } from "./logger.js";
 import { findAgentBundle, prepareAgentRuntime, type AgentRuntime } from "./runtime/agent-runtime.js";
 import { Runner } from "./runner.js";
 import { SandboxPool } from "./sandbox-pool.js";
+import { GuestFiles } from "./files/guest-files.js";
+import { WorkspaceStore } from "./workspaces/workspace-store.js";
+import { WorkspaceSandboxes } from "./workspaces/workspace-sandboxes.js";
+import { Workspaces } from "./workspaces/workspaces.js";
+import { WorkspaceFiles } from "./workspaces/workspace-files.js";
+import { PatchApplier } from "./workspaces/workspace-patch.js";
+import { workspaceService } from "./services/workspace-service.js";
+import { WorkspaceService } from "../../proto/gen/pyro/manager/v1/workspace_service_pb.js";
 import { recoverSandboxes } from "./sandbox-recovery.js";
 import { environmentService } from "./services/environment-service.js";
 import { grpcHandler } from "./services/grpc-handler.js";
@@ -66,12 +74,21 @@ function buildManager(config: ManagerConfig, log: Logger, env: Record<string, st
   const backends = new BackendRegistry([new FirecrackerBackend(), namespace, new HostBackend({ runtime, log })]);
   const pool = new SandboxPool({ size: config.poolSize, idleMs: POOL_IDLE_MS, log });
   const runner = new Runner({ stateDir: config.stateDir, store, backends, pool, defaultBackend: config.backend, log });
+  const workspaces = new Workspaces({
+    store: new WorkspaceStore({ stateDir: config.stateDir, log }),
+    sandboxes: new WorkspaceSandboxes({ stateDir: config.stateDir, store, backends, defaultBackend: config.backend, log }),
+    files: (sandbox) => new GuestFiles(sandbox.files, { sandbox: sandbox.id, log }),
+    log,
+  });
+  const files = new WorkspaceFiles(workspaces);
+  const patches = new PatchApplier({ workspaces, log });
   const routes = (router: ConnectRouter) => {
     router.service(RunService, runService({ runner, log }));
     router.service(EnvironmentService, environmentService({ store, pool, log }));
+    router.service(WorkspaceService, workspaceService({ workspaces, files, patches, log }));
     router.service(SystemService, systemService({ backends, store, stateDir: config.stateDir, cacheDir: config.cacheDir, defaultBackend: config.backend, namespaceLimits: () => namespace.enforceable(), log }));
   };
-  return { routes, pool, store, backends, runner, namespace };
+  return { routes, pool, store, backends, runner, namespace, workspaces };
 }
 
 /**
@@ -149,7 +166,7 @@ export async function serveManager(config: ManagerConfig, opts: { log?: Logger; 
   const release = await acquireLock(`${config.socketPath}.lock`);
   const log = opts.log ?? fileLogger(config.logPath, config.debug);
   try {
-    const { routes, pool, store, namespace, backends } = buildManager(config, log);
+    const { routes, pool, store, namespace, backends, workspaces } = buildManager(config, log);
     // Sandboxes an earlier manager left: durable ones are taken over for their owners to
     // claim; one-shot and pooled ones, and launches a crash cut short, end and go.
     const recovered = await recoverSandboxes({
@@ -159,9 +176,11 @@ export async function serveManager(config: ManagerConfig, opts: { log?: Logger; 
       log,
       endLeftovers: (ids) => namespace.removeLeftovers(ids),
     });
-    // Nothing claims a taken-over sandbox yet (the workspaces will, as they are recovered):
-    // one left unclaimed has no owner, so it ends.
+    // Workspaces claim their sandboxes; one left unclaimed has no owner (a creation or reset a
+    // crash cut short), so it ends.
+    await workspaces.recover(async (id) => recovered.claim(id));
     await recovered.endUnclaimed();
+    workspaces.startReaper();
     // Old copies whose sandboxes are gone, and builds a crash cut short: off the start-up path.
     void store.collect().catch((err: unknown) => log.warn("tidying the environment cache failed", { err }));
     await freeSocketPath(config.socketPath, config.stateDir);
@@ -183,6 +202,8 @@ export async function serveManager(config: ManagerConfig, opts: { log?: Logger; 
       (closing ??= (async () => {
         log.info("manager stopping");
         server.close();
+        // Workspace sandboxes outlive the manager: the next one re-adopts them.
+        workspaces.close();
         await pool.close();
         await rm(config.socketPath, { force: true });
         await release();

@@ -33,7 +33,7 @@ export async function writeFile(req: WriteFileRequest, resolver: WorkspaceResolv
     const present = names.length - target.missing;
     await makeDirs(join(resolver.root, ...names.slice(0, present)), names.slice(present, -1), req.path);
   }
-  const mode = target.stat ? target.stat.mode & 0o7777 : (req.modeIfNew & 0o777) || DEFAULT_MODE;
+  const mode = req.mode !== undefined ? req.mode & 0o7777 : target.stat ? target.stat.mode & 0o7777 : (req.modeIfNew & 0o777) || DEFAULT_MODE;
   // A short name of its own: the file's name may already be as long as a name can be.
   const temp = join(dirname(target.abs), `.pyro-write-${randomBytes(8).toString("hex")}.tmp`);
   try {

@@ -27,6 +27,8 @@ export const WRITE_TEXT_MAX_BYTES = 1 << 20;
 /** Entries a listing returns when the caller names no bound, and the most it returns. */
 export const LIST_DEFAULT_ENTRIES = 10_000;
 export const LIST_MAX_ENTRIES = 10_000;
+/** The most bytes readBytes and writeBytes move in one call (a file a patch changes). */
+export const BYTES_MAX_BYTES = 8 << 20;
 /** Bytes an export may stream unless told otherwise. */
 export const EXPORT_DEFAULT_MAX_BYTES = 64 * 2 ** 30;
 /** Bytes of one archive chunk sent to the guest. */
@@ -146,18 +148,12 @@ export class GuestFiles {
     return this.#call(`remove ${echoInput(path)}`, async () => (await this.#client.removeFile({ path }, { signal: opts.signal })).existed);
   }
 
-  /**
-   * Reads the first `maxBytes` of a file as UTF-8 text. The guest sends bytes; whether they
-   * are text is decided here: invalid UTF-8 or a NUL byte is `not_text`.
-   */
-  async readText(path: string, opts: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<TextFile> {
+  /** Reads the first `maxBytes` (at most BYTES_MAX_BYTES) of a regular file, as bytes. */
+  async readBytes(path: string, opts: { maxBytes: number; signal?: AbortSignal }): Promise<{ bytes: Uint8Array; sizeBytes: number; truncated: boolean }> {
     checkPath(path);
-    const max = opts.maxBytes ?? READ_TEXT_DEFAULT_BYTES;
-    if (!Number.isInteger(max) || max < 1 || max > READ_TEXT_MAX_BYTES) {
-      throw new PyroError("invalid_argument", `max_bytes must be a whole number from 1 to ${READ_TEXT_MAX_BYTES}`);
-    }
-    const operation = `read ${echoInput(path)}`;
-    const { bytes, sizeBytes, truncated } = await this.#call(operation, async () => {
+    const max = opts.maxBytes;
+    if (!Number.isInteger(max) || max < 1 || max > BYTES_MAX_BYTES) throw new PyroError("invalid_argument", `max_bytes must be a whole number from 1 to ${BYTES_MAX_BYTES}`);
+    return this.#call(`read ${echoInput(path)}`, async () => {
       const parts: Uint8Array[] = [];
       let got = 0;
       let done: { sizeBytes: number; truncated: boolean } | undefined;
@@ -180,7 +176,32 @@ export class GuestFiles {
       if (!done) throw protocolError("a read ended without its end message");
       return { bytes: Buffer.concat(parts), ...done };
     });
+  }
+
+  /**
+   * Reads the first `maxBytes` of a file as UTF-8 text. The guest sends bytes; whether they
+   * are text is decided here: invalid UTF-8 or a NUL byte is `not_text`.
+   */
+  async readText(path: string, opts: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<TextFile> {
+    const max = opts.maxBytes ?? READ_TEXT_DEFAULT_BYTES;
+    if (!Number.isInteger(max) || max < 1 || max > READ_TEXT_MAX_BYTES) {
+      throw new PyroError("invalid_argument", `max_bytes must be a whole number from 1 to ${READ_TEXT_MAX_BYTES}`);
+    }
+    const { bytes, sizeBytes, truncated } = await this.readBytes(path, { maxBytes: max, signal: opts.signal });
     return { content: decodeText(bytes, truncated, path), sizeBytes, truncated };
+  }
+
+  /** Replaces a file with `data` atomically, making its parents; `mode` sets its permission bits (else an existing file keeps its own). */
+  async writeBytes(path: string, data: Uint8Array, opts: { mode?: number; signal?: AbortSignal } = {}): Promise<{ path: string; bytesWritten: number }> {
+    checkPath(path);
+    if (data.length > BYTES_MAX_BYTES) throw new PyroError("too_large", `${data.length} bytes; one write takes at most ${BYTES_MAX_BYTES}`);
+    return this.#call(`write ${echoInput(path)}`, async () => {
+      const res = await this.#client.writeFile({ path, data, modeIfNew: 0o644, createParents: true, mode: opts.mode }, { signal: opts.signal });
+      const written = checkRelPath(res.path, "the written path");
+      if (written === "") throw protocolError("a write names the workspace itself");
+      if (res.bytesWritten !== BigInt(data.length)) throw protocolError("a write reports another size than was sent", res.bytesWritten);
+      return { path: written, bytesWritten: data.length };
+    });
   }
 
   /** Writes UTF-8 text (no NUL, at most 1 MiB) to a file atomically, making its parents; an existing file keeps its mode. */

@@ -23,9 +23,9 @@ import { withProgress } from "../async-queue.js";
 import type { LimitsInForce } from "../backends/resources.js";
 import type { Logger } from "../logger.js";
 import { pullProgress } from "../progress.js";
-import type { ArchiveCompression as Compression, GuestFileType } from "../workspaces/guest-files-port.js";
+import type { FileKind } from "../files/guest-reply-checks.js";
 import type { WorkspaceFiles } from "../workspaces/workspace-files.js";
-import type { WorkspaceView, Workspaces } from "../workspaces/workspaces.js";
+import type { ArchiveCompression as Compression, WorkspaceView, Workspaces } from "../workspaces/workspaces.js";
 import type { PatchApplier } from "../workspaces/workspace-patch.js";
 import { streaming, unary } from "./guard.js";
 
@@ -37,7 +37,7 @@ function limitsMessage(l: LimitsInForce): MessageInitShape<typeof LimitsSchema> 
 }
 
 const STATES = { started: WorkspaceState.STARTED, stopped: WorkspaceState.STOPPED, failed: WorkspaceState.FAILED } as const;
-const FILE_TYPES: Record<GuestFileType, FileType> = { file: FileType.FILE, directory: FileType.DIRECTORY, symlink: FileType.SYMLINK, other: FileType.OTHER };
+const FILE_TYPES: Record<FileKind, FileType> = { file: FileType.FILE, directory: FileType.DIRECTORY, symlink: FileType.SYMLINK, other: FileType.OTHER };
 
 /** The wire form of a workspace. */
 export function workspaceMessage(w: WorkspaceView): MessageInitShape<typeof WorkspaceSchema> {
@@ -154,8 +154,9 @@ export function workspaceService(o: { workspaces: Workspaces; files: WorkspaceFi
     }),
     readWorkspaceFile: streaming(log, "ReadWorkspaceFile", async function* (req, ctx): AsyncGenerator<ReadWorkspaceFileResponse> {
       const r = await files.read(req.workspace, req.path, Number(req.maxBytes), ctx.signal);
-      for (let i = 0; i < r.data.length; i += CHUNK_BYTES) {
-        yield create(ReadWorkspaceFileResponseSchema, { part: { case: "data", value: r.data.subarray(i, i + CHUNK_BYTES) } });
+      const data = Buffer.from(r.content, "utf8");
+      for (let i = 0; i < data.length; i += CHUNK_BYTES) {
+        yield create(ReadWorkspaceFileResponseSchema, { part: { case: "data", value: data.subarray(i, i + CHUNK_BYTES) } });
       }
       yield create(ReadWorkspaceFileResponseSchema, { part: { case: "done", value: { sizeBytes: BigInt(r.sizeBytes), truncated: r.truncated } } });
     }),

@@ -2,40 +2,70 @@
  * `workspace patch apply`: the host parses the diff, reads the files it touches from the
  * guest, checks every hunk (host/src/patch), streams one preflight result per file, and
  * writes only when every file passed. A write that fails midway is undone: every file
- * written so far gets its old content and mode back, every file added is removed.
+ * written or deleted so far gets its old content and mode back, every file added is removed.
  */
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { ApplyWorkspacePatchResponseSchema, type ApplyWorkspacePatchResponse } from "../../../proto/gen/pyro/manager/v1/workspace_service_pb.js";
 import { PatchFileStatus } from "../../../proto/gen/pyro/manager/v1/workspace_pb.js";
 import { PyroError } from "../../../sdk/src/errors.js";
+import type { GuestFiles } from "../files/guest-files.js";
 import type { Logger } from "../logger.js";
-import type { GuestFilesPort } from "./guest-files-port.js";
+import { parsePatch, pathsToRead } from "../patch/parse-patch.js";
+import { PREFLIGHT_DEFAULTS, preflightPatch } from "../patch/preflight.js";
+import type { CurrentFile, PatchWrite } from "../patch/types.js";
 import type { Workspaces } from "./workspaces.js";
-import { PATCH_MAX_BYTES, PATCH_FILE_MAX_BYTES, preflightPatch, type PatchFileState, type PatchPreflight } from "./patch-engine.js";
 
 const STATUS = { ok: PatchFileStatus.OK, conflict: PatchFileStatus.CONFLICT, error: PatchFileStatus.ERROR } as const;
 
-const event = (e: ApplyWorkspacePatchResponse["event"]) => create(ApplyWorkspacePatchResponseSchema, { event: e });
+const event = (e: MessageInitShape<typeof ApplyWorkspacePatchResponseSchema>["event"]) => create(ApplyWorkspacePatchResponseSchema, { event: e });
 
-/** The current state of each path a patch touches, read through the guest. */
-async function readStates(files: GuestFilesPort, paths: string[], signal?: AbortSignal): Promise<Map<string, PatchFileState>> {
-  const states = new Map<string, PatchFileState>();
+/** The parent directories of a relative path, outermost first ("a/b/c" → ["a", "a/b"]). */
+function parents(path: string): string[] {
+  const parts = path.split("/");
+  return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join("/"));
+}
+
+/** The current state of each path a patch touches, read through the guest (which confines every path to /workspace). */
+async function readCurrent(files: GuestFiles, paths: string[], signal?: AbortSignal): Promise<Map<string, CurrentFile>> {
+  const current = new Map<string, CurrentFile>();
+  const dirKinds = new Map<string, boolean>();
   for (const path of paths) {
-    const st = await files.stat(path, signal);
-    if (!st) {
-      states.set(path, { exists: false });
+    // git apply neither reads nor writes through a symlinked directory, even one that stays inside.
+    let throughSymlink = false;
+    for (const dir of parents(path)) {
+      let isLink = dirKinds.get(dir);
+      if (isLink === undefined) {
+        isLink = (await files.stat(dir, { signal }))?.type === "symlink";
+        dirKinds.set(dir, isLink);
+      }
+      if (isLink) throughSymlink = true;
+    }
+    const st = throughSymlink ? undefined : await files.stat(path, { signal });
+    if (throughSymlink || !st) {
+      current.set(path, { kind: "missing", throughSymlink });
       continue;
     }
     if (st.type !== "file") {
-      states.set(path, { exists: true, type: st.type, mode: st.mode });
+      current.set(path, { kind: st.type === "symlink" ? "symlink" : st.type === "directory" ? "directory" : "other" });
       continue;
     }
-    if (st.sizeBytes > PATCH_FILE_MAX_BYTES) throw new PyroError("too_large", `${path} is ${st.sizeBytes} bytes; patch apply works on files up to ${PATCH_FILE_MAX_BYTES} bytes`);
-    const r = await files.read(path, PATCH_FILE_MAX_BYTES, signal);
-    if (r.truncated) throw new PyroError("too_large", `${path} grew past ${PATCH_FILE_MAX_BYTES} bytes while it was read`);
-    states.set(path, { exists: true, type: "file", mode: st.mode, data: r.data });
+    if (st.sizeBytes > PREFLIGHT_DEFAULTS.maxFileBytes) {
+      throw new PyroError("too_large", `${path} is ${st.sizeBytes} bytes; patch apply works on files up to ${PREFLIGHT_DEFAULTS.maxFileBytes} bytes`);
+    }
+    const r = await files.readBytes(path, { maxBytes: PREFLIGHT_DEFAULTS.maxFileBytes, signal });
+    if (r.truncated) throw new PyroError("too_large", `${path} grew past ${PREFLIGHT_DEFAULTS.maxFileBytes} bytes while it was read`);
+    current.set(path, { kind: "file", content: r.bytes, mode: st.mode });
   }
-  return states;
+  return current;
+}
+
+/** Removes the directories a deletion left empty, innermost first; never the workspace itself. */
+async function removeEmptyParents(files: GuestFiles, path: string, signal?: AbortSignal): Promise<void> {
+  for (const dir of parents(path).reverse()) {
+    const listing = await files.list(dir, { maxEntries: 1, signal }).catch(() => undefined);
+    if (!listing || listing.entries.length > 0) return;
+    await files.remove(dir, { signal });
+  }
 }
 
 export class PatchApplier {
@@ -43,38 +73,52 @@ export class PatchApplier {
 
   /** Applies `patch` to the workspace all-or-nothing; yields each file's preflight, then the outcome. */
   apply(workspace: string, patch: string, signal?: AbortSignal): AsyncGenerator<ApplyWorkspacePatchResponse> {
-    const bytes = Buffer.byteLength(patch);
-    if (bytes > PATCH_MAX_BYTES) throw new PyroError("too_large", `the patch is ${bytes} bytes; at most ${PATCH_MAX_BYTES} are applied at once`);
+    const parsed = parsePatch(patch); // a bad patch is refused before the workspace is even queued for
     const log = this.o.log;
     return this.o.workspaces.mutateStream(workspace, async function* (files) {
-      const pre: PatchPreflight = await preflightPatch(patch, (paths) => readStates(files, paths, signal));
-      for (const r of pre.results) {
-        yield event({ case: "preflight", value: { ...r, status: STATUS[r.status] } });
-      }
-      const failed = pre.results.filter((r) => r.status !== "ok");
-      if (failed.length > 0 || !pre.plan) {
-        const first = failed[0];
-        const where = first ? `${first.path}${first.conflictHunk ? ` (hunk ${first.conflictHunk})` : ""}: ${first.message}` : "nothing to apply";
-        throw new PyroError("patch_conflict", `the patch does not apply; nothing was written. ${failed.length} of ${pre.results.length} files failed, first ${where}`, {
-          data: { files: pre.results.length, failed: failed.length },
+      const current = await readCurrent(files, pathsToRead(parsed), signal);
+      const pre = preflightPatch(parsed, current);
+      for (const r of pre.files) {
+        yield event({
+          case: "preflight",
+          value: { ...r, status: STATUS[r.status] },
         });
       }
-      // Everything passed: write, remembering how to undo each step.
-      const undo: (() => Promise<unknown>)[] = [];
-      try {
-        for (const op of pre.plan) {
-          const before = pre.states.get(op.path);
-          if (op.kind === "write") await files.write(op.path, op.data, { mode: op.mode, signal });
-          else await files.remove(op.path, signal);
-          undo.push(() =>
-            before?.exists && before.type === "file" && before.data ? files.write(op.path, before.data, { mode: before.mode }) : files.remove(op.path),
-          );
-        }
-      } catch (err) {
-        for (const u of undo.reverse()) await u().catch((e: unknown) => log.error("cannot undo a partly applied patch", { workspace, error: e }));
-        throw err instanceof PyroError ? new PyroError(err.code, `the patch failed while it was written, and what was written was undone: ${err.message}`, { hint: err.hint }) : err;
+      if (!pre.ok) {
+        const first = pre.files.find((f) => f.status !== "ok");
+        const failed = pre.files.filter((f) => f.status !== "ok").length;
+        const where = first ? `${first.path}${first.conflictHunk ? `, hunk ${first.conflictHunk}` : ""}: ${first.message}` : "";
+        const code = pre.error?.code ?? "patch_conflict";
+        throw new PyroError(code, `the patch does not apply, so nothing was written (${failed} of ${pre.files.length} files failed; first ${where})`, {
+          hint: code === "patch_conflict" ? undefined : pre.error?.hint,
+          data: { files: pre.files.length, failed },
+        });
       }
-      yield event({ case: "applied", value: { changed: pre.plan.length > 0, filesChanged: new Set(pre.plan.map((p) => p.path)).size } });
+      await applyWrites(files, pre.writes, current, log, workspace, signal);
+      yield event({ case: "applied", value: { changed: pre.changed, filesChanged: pre.filesChanged } });
     });
+  }
+}
+
+/** Executes a write plan; on a failure, undoes what was done and rethrows. */
+async function applyWrites(files: GuestFiles, writes: PatchWrite[], current: Map<string, CurrentFile>, log: Logger, workspace: string, signal?: AbortSignal): Promise<void> {
+  const undo: (() => Promise<unknown>)[] = [];
+  try {
+    for (const w of writes) {
+      const before = current.get(w.path);
+      const restore = () => (before?.kind === "file" ? files.writeBytes(w.path, before.content, { mode: before.mode }) : files.remove(w.path));
+      if (w.kind === "write") {
+        await files.writeBytes(w.path, w.content, { mode: w.mode, signal });
+        undo.push(restore);
+      } else {
+        await files.remove(w.path, { signal });
+        undo.push(restore);
+        if (w.removeEmptyParents) await removeEmptyParents(files, w.path, signal);
+      }
+    }
+  } catch (err) {
+    for (const u of undo.reverse()) await u().catch((e: unknown) => log.error("cannot undo a partly applied patch", { workspace, error: e }));
+    if (err instanceof PyroError) throw new PyroError(err.code, `the patch failed while it was written, and what was written was undone: ${err.message}`, { hint: err.hint });
+    throw err;
   }
 }

@@ -15,7 +15,7 @@ import type { EnsureProgress } from "../environments/store.js";
 import type { Logger } from "../logger.js";
 import { KeyedQueue } from "./keyed-queue.js";
 import { Journal, type JournalEntry } from "./journal.js";
-import type { ArchiveCompression, FilesFor } from "./guest-files-port.js";
+import type { GuestFiles } from "../files/guest-files.js";
 import type { WorkspaceSandboxes } from "./workspace-sandboxes.js";
 import { validateCreate, validateLabels, validateName, validateSnapshotName, type CreateSpecInput } from "./workspace-spec.js";
 import type { WorkspaceRecord } from "./workspace-record.js";
@@ -37,6 +37,10 @@ export interface WorkspaceView extends WorkspaceRecord {
   /** The limits its sandbox runs under (when started). */
   sandbox?: Sandbox;
 }
+
+export type ArchiveCompression = "none" | "gzip";
+/** The files of a sandbox, through its agent. */
+export type FilesFor = (sandbox: Sandbox) => GuestFiles;
 
 export interface WorkspacesOptions {
   store: WorkspaceStore;
@@ -194,7 +198,7 @@ export class Workspaces {
 
   private async importBaseline(sandbox: Sandbox, archive: string, signal: AbortSignal): Promise<void> {
     if ((await stat(archive)).size <= 1024) return; // empty
-    await this.o.files(sandbox).importArchive("/workspace", createReadStream(archive), "none", signal);
+    await this.o.files(sandbox).importArchive("/workspace", createReadStream(archive), { signal });
   }
 
   /** A workspace as clients see it. */
@@ -359,7 +363,7 @@ export class Workspaces {
       const r = this.o.store.find(id);
       if (r.snapshots.some((s) => s.name === name)) throw new PyroError("snapshot_exists", `workspace ${r.name ?? r.id} already has a snapshot named ${name}`);
       if (r.snapshots.length >= SNAPSHOTS_MAX) throw new PyroError("too_large", `a workspace keeps at most ${SNAPSHOTS_MAX} snapshots`, { hint: "delete one first with `pyro workspace snapshot delete`" });
-      const exported = await this.o.files(this.running(r)).exportArchive("/workspace", signal);
+      const exported = await this.o.files(this.running(r)).exportArchive("/workspace", { signal });
       const path = this.snapshotPath(id, name);
       await this.storeArchive(path, { chunks: exported.chunks, compression: "none" });
       const snapshot = { name, createdAt: this.now().toISOString(), sizeBytes: (await stat(path)).size };
