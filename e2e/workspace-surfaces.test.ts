@@ -2,9 +2,6 @@
  * The workspace loop on every surface against a real manager and real sandboxes: create
  * (seeded) → read → patch → exec → diff → export → reset → delete, through the SDK, the CLI
  * and the MCP server (`pyro mcp serve`, default profile), with the same error codes.
- *
- * Skipped for now: the manager does not serve pyro.manager.v1.WorkspaceService yet (a call
- * answers `unimplemented`); its side is written in parallel. Remove `.skip` once it does.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -18,7 +15,7 @@ let m: TestManager;
 let dir: string;
 let seed: string;
 
-describe.skip("workspaces on every surface", () => {
+describe("workspaces on every surface", () => {
   beforeAll(async () => {
     m = await startManager();
     dir = testDir("pyro-e2e-ws-");
