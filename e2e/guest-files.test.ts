@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { pack } from "tar-stream";
 import type { Sandbox } from "../host/src/backends/backend.js";
 import { NamespaceBackend } from "../host/src/backends/namespace/namespace-backend.js";
-import { exportToHost } from "../host/src/files/export-to-host.js";
+import { exportToHost } from "../host/src/files/testing-export.js";
 import { GuestFiles } from "../host/src/files/guest-files.js";
 import { silentLogger } from "../host/src/logger.js";
 import { findAgentBundle, prepareAgentRuntime } from "../host/src/runtime/agent-runtime.js";
@@ -183,7 +183,7 @@ describe.skipIf(!probe.available)(`file tools in a namespace sandbox${probe.avai
     const t1 = performance.now();
     const r = await exportToHost(files, "big", join(dir, "big-out"));
     const hostMs = performance.now() - t1;
-    expect(r).toMatchObject({ files: 64, bytes: 64 << 20 });
+    expect(r).toMatchObject({ files: 64, bytesWritten: 64 << 20 });
     expect(statSync(join(dir, "big-out", "f1")).size).toBe(1 << 20);
     const mb = (64 << 20) / 1e6;
     process.stderr.write(

@@ -23,11 +23,6 @@ export class CappedOutput {
     this.truncated = true;
   }
 
-  /** The bytes kept. */
-  bytes(): Uint8Array {
-    return Buffer.concat(this.chunks, this.size);
-  }
-
   /**
    * UTF-8 text of what was kept. Decoding happens here, not per chunk, because chunks are
    * not aligned to characters; when truncated (here, or before the bytes arrived: `cut`), a

@@ -17,7 +17,7 @@ import { unixTransport, type UnixTransport } from "../../../sdk/src/transport.js
 import { BASE_ENV } from "../../../guest/src/exec.js";
 import { serveAgent } from "../../../guest/src/server.js";
 import { silentLogger } from "../logger.js";
-import { exportToHost } from "./export-to-host.js";
+import { exportToHost } from "./testing-export.js";
 import { GuestFiles } from "./guest-files.js";
 
 let top: string;
@@ -140,7 +140,7 @@ describe("GuestFiles on a real agent", () => {
     writeFileSync(join(ws, "proj/data.bin"), Buffer.alloc(300_000, 7));
     symlinkSync("lib/x.js", join(ws, "proj/entry.js"));
     const out = join(top, "exported");
-    expect(await exportToHost(files, "proj", out)).toMatchObject({ type: "directory", path: "proj", files: 2, symlinks: 1, bytes: 300_001 });
+    expect(await exportToHost(files, "proj", out)).toMatchObject({ type: "directory", path: "proj", files: 2, symlinks: 1, bytesWritten: 300_001 });
     expect(readlinkSync(join(out, "entry.js"))).toBe("lib/x.js");
     expect(readFileSync(join(out, "data.bin")).equals(Buffer.alloc(300_000, 7))).toBe(true);
     const one = join(top, "one.js");

@@ -224,7 +224,7 @@ export class GuestFiles {
   /**
    * Streams a file or directory of the workspace as a tar archive. Resolves once the guest
    * said what it exports; the archive's own entries are checked by whoever unpacks it
-   * (extract-export.ts), since only that side knows where they would land.
+   * (the SDK's extractor, sdk/src/archive/extract.ts), since only that side knows where they would land.
    */
   async exportArchive(path: string, opts: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<ArchiveExport> {
     checkPath(path);
