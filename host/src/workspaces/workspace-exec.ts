@@ -48,7 +48,20 @@ export async function* execInWorkspace(sandbox: Sandbox, req: ExecRequest, seque
     const next = await events.next();
     if (next.done) {
       const r = next.value;
-      return { sequence, argv, cwd, startedAt, ...r, durationMs: r.durationMs };
+      return {
+        sequence,
+        argv,
+        cwd: cwd === "" ? "/workspace" : `/workspace/${cwd}`,
+        startedAt,
+        exitCode: r.exitCode,
+        signal: r.signal,
+        timedOut: r.timedOut,
+        durationMs: r.durationMs,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        stdoutTruncated: r.stdoutTruncated,
+        stderrTruncated: r.stderrTruncated,
+      };
     }
     const e = next.value;
     if (e.type === "started") yield { type: "started", sequence, pid: e.pid, executionMode: sandbox.backend };

@@ -15,7 +15,7 @@ export class WorkspaceFiles {
   constructor(private readonly ws: Workspaces) {}
 
   list(workspace: string, path: string, recursive: boolean, signal?: AbortSignal): Promise<FileListing> {
-    return this.ws.filesOf(workspace).files.list(path || "/workspace", { recursive, signal });
+    return this.ws.filesOf(workspace).files.list(path, { recursive, signal });
   }
 
   /** The first `maxBytes` of a text file; `not_text` for anything else. */
@@ -30,12 +30,12 @@ export class WorkspaceFiles {
 
   /** Unpacks an archive under `dest` in /workspace. */
   push(workspace: string, dest: string, chunks: AsyncIterable<Uint8Array>, compression: ArchiveCompression, signal?: AbortSignal) {
-    return this.ws.mutate(workspace, (files) => files.importArchive(dest || "/workspace", chunks, { gzip: compression === "gzip", signal }));
+    return this.ws.mutate(workspace, (files) => files.importArchive(dest, chunks, { gzip: compression === "gzip", signal }));
   }
 
   /** A file or directory under /workspace as a tar stream (the client unpacks it, refusing hostile entries). */
   export(workspace: string, path: string, signal?: AbortSignal) {
-    return this.ws.filesOf(workspace).files.exportArchive(path || "/workspace", { signal });
+    return this.ws.filesOf(workspace).files.exportArchive(path, { signal });
   }
 
   /** /workspace against the baseline. */
@@ -43,7 +43,7 @@ export class WorkspaceFiles {
     const { record, files } = this.ws.filesOf(workspace);
     const budget = { left: INDEX_LIMITS.keptTotalBytes };
     const baseline = await indexArchive(createReadStream(this.ws.baselinePath(record.id)), budget);
-    const current = await indexArchive((await files.exportArchive("/workspace", { signal })).chunks, budget);
+    const current = await indexArchive((await files.exportArchive("", { signal })).chunks, budget);
     return diffTrees(baseline, current);
   }
 }

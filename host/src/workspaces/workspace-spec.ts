@@ -61,9 +61,12 @@ export function validateSnapshotName(name: string): string {
   return name;
 }
 
-/** The working directory of a command: /workspace, or a path under it (relative paths start there). */
+/**
+ * The working directory of a command, relative to /workspace ("" for /workspace itself):
+ * the guest resolves it against its workspace directory.
+ */
 export function workspaceCwd(cwd: string): string {
-  if (cwd === "") return "/workspace";
+  if (cwd === "") return "";
   const parts: string[] = [];
   const rel = cwd.startsWith("/") ? (cwd === "/workspace" || cwd.startsWith("/workspace/") ? cwd.slice("/workspace".length) : undefined) : cwd;
   if (rel === undefined) throw new PyroError("path_outside_workspace", `the working directory ${echoInput(cwd, 200)} is not under /workspace`);
@@ -75,5 +78,5 @@ export function workspaceCwd(cwd: string): string {
     } else parts.push(p);
   }
   check(!cwd.includes("\0"), "the working directory contains a NUL byte");
-  return ["/workspace", ...parts].join("/");
+  return parts.join("/");
 }

@@ -44,7 +44,7 @@ export type FilesFor = (sandbox: Sandbox) => GuestFiles;
 
 export interface WorkspacesOptions {
   store: WorkspaceStore;
-  sandboxes: WorkspaceSandboxes;
+  sandboxes: Pick<WorkspaceSandboxes, "backend" | "create">;
   files: FilesFor;
   log: Logger;
   now?: () => Date;
@@ -198,7 +198,7 @@ export class Workspaces {
 
   private async importBaseline(sandbox: Sandbox, archive: string, signal: AbortSignal): Promise<void> {
     if ((await stat(archive)).size <= 1024) return; // empty
-    await this.o.files(sandbox).importArchive("/workspace", createReadStream(archive), { signal });
+    await this.o.files(sandbox).importArchive("", createReadStream(archive), { signal });
   }
 
   /** A workspace as clients see it. */
@@ -363,7 +363,7 @@ export class Workspaces {
       const r = this.o.store.find(id);
       if (r.snapshots.some((s) => s.name === name)) throw new PyroError("snapshot_exists", `workspace ${r.name ?? r.id} already has a snapshot named ${name}`);
       if (r.snapshots.length >= SNAPSHOTS_MAX) throw new PyroError("too_large", `a workspace keeps at most ${SNAPSHOTS_MAX} snapshots`, { hint: "delete one first with `pyro workspace snapshot delete`" });
-      const exported = await this.o.files(this.running(r)).exportArchive("/workspace", { signal });
+      const exported = await this.o.files(this.running(r)).exportArchive("", { signal });
       const path = this.snapshotPath(id, name);
       await this.storeArchive(path, { chunks: exported.chunks, compression: "none" });
       const snapshot = { name, createdAt: this.now().toISOString(), sizeBytes: (await stat(path)).size };
