@@ -57,7 +57,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 describe.skipIf(!probe.available)(`file tools in a namespace sandbox${probe.available ? "" : ` (skipped: ${probe.detail})`}`, () => {
   beforeAll(async () => {
     sandbox = await backend.create({
-      id: "sb-files",
+      id: "sb-0000f11e50",
       dir: join(dir, "sandbox"),
       environment: { name: "debian:12", rootfs },
       network: false,

@@ -41,7 +41,7 @@ beforeAll(async () => {
   const rootfs = join(E2E_CACHE, "environments", "debian-12", version, "rootfs");
   const sandboxDir = join(dir, "sb");
   sandbox = await backend.create({
-    id: "sb-process-table",
+    id: "sb-0000070ab1",
     dir: sandboxDir,
     environment: { name: "debian:12", rootfs },
     network: false,
