@@ -102,6 +102,7 @@ export class ProcessSandbox implements Sandbox {
   static async create(record: SandboxRecord, o: ProcessSandboxOptions, signal?: AbortSignal): Promise<ProcessSandbox> {
     const s = new ProcessSandbox(record, "starting", o);
     try {
+      if (signal?.aborted) throw new PyroError("cancelled", "sandbox start was cancelled");
       await mkdir(record.dir, { recursive: true, mode: 0o700 });
       await s.#save({});
       await s.#launch(true, signal);
@@ -135,8 +136,11 @@ export class ProcessSandbox implements Sandbox {
       s.#phase = "running"; // the caller ends it
       return s;
     }
+    if (record.durable && !(await o.unit.hasFiles(record))) {
+      await o.unit.end(record); // whatever still runs of it goes; nothing is left to start again on
+      return "gone";
+    }
     await s.#end();
-    if (record.durable && !(await o.unit.hasFiles(record))) return "gone";
     return s;
   }
 
