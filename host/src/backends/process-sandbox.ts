@@ -8,7 +8,8 @@
  * would need to know exists: the processes as soon as they are known, "running" once the
  * agent answered, "stopped" once every process is gone.
  */
-import { mkdir } from "node:fs/promises";
+import { lstat, mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
 import { AgentService } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
 import { PyroError } from "../../../sdk/src/errors.js";
@@ -18,7 +19,7 @@ import { untrustedText } from "../agent-link/untrusted-text.js";
 import { removeTree } from "../environments/remove-tree.js";
 import type { Logger } from "../logger.js";
 import { self } from "../process-identity.js";
-import { writeSandboxRecord, type SandboxRecord } from "../sandbox-record.js";
+import { RECORD_FILE, writeSandboxRecord, type SandboxRecord } from "../sandbox-record.js";
 import type { BackendName, Sandbox, SandboxState } from "./backend.js";
 import { awaitAgent, type AwaitAgentOptions } from "./agent-process.js";
 import { unenforcedLimits, type LimitBreach, type LimitsInForce } from "./resources.js";
@@ -104,7 +105,8 @@ export class ProcessSandbox implements Sandbox {
     try {
       if (signal?.aborted) throw new PyroError("cancelled", "sandbox start was cancelled");
       await mkdir(record.dir, { recursive: true, mode: 0o700 });
-      await s.#save({});
+      // The caller may have written this very record already, to lease on it (leased-sandbox.ts).
+      if (!(await lstat(join(record.dir, RECORD_FILE)).catch(() => undefined))) await s.#save({});
       await s.#launch(true, signal);
       return s;
     } catch (err) {
@@ -230,7 +232,8 @@ export class ProcessSandbox implements Sandbox {
   async #launch(first: boolean, signal?: AbortSignal): Promise<void> {
     this.#phase = "starting";
     this.#conn.reset("the sandbox is starting");
-    await this.#save({ state: "starting", processes: {}, manager: await self() });
+    // A new sandbox's record says so already.
+    if (!first) await this.#save({ state: "starting", processes: {}, manager: await self() });
     const sandbox = this;
     await this.#o.unit.launch({
       get record() {
