@@ -68,7 +68,6 @@ describe("sandbox resource limits", () => {
     const support = await detectCgroups();
     if (support.version === 0) throw new Error(`a root manager here should have cgroups: ${support.reason}`);
     const parent = support.version === 1 ? support.parents.cpu : support.parent;
-    const before = new Set(existsSync(parent) ? readdirSync(parent) : []);
     const child = spawn(process.execPath, [PYRO, "run", "--vcpu-count", "1", "debian:12", "--", "bash", "-c", "for i in 1 2 3; do timeout 3 sh -c 'while :; do :; done' & done; wait; times"], { env: m.env });
     let out = "";
     child.stdout.on("data", (d) => (out += d));
@@ -77,8 +76,10 @@ describe("sandbox resource limits", () => {
     let quota = "";
     for (let i = 0; i < 100 && !/nr_throttled [1-9]/.test(stat); i++) {
       await sleep(100);
+      // This manager's sandboxes (the run may get one the pool made ahead); the one spinning is throttled.
+      const ours = new Set(readdirSync(join(m.stateDir, "sandboxes")));
       for (const name of existsSync(parent) ? readdirSync(parent) : []) {
-        if (before.has(name) || !name.startsWith("sb-")) continue;
+        if (!ours.has(name)) continue;
         const dir = join(parent, name);
         stat = readIfThere(join(dir, "cpu.stat"));
         quota = support.version === 1 ? readIfThere(join(dir, "cpu.cfs_quota_us")) : readIfThere(join(dir, "cpu.max"));

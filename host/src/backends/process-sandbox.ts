@@ -8,7 +8,8 @@
  * would need to know exists: the processes as soon as they are known, "running" once the
  * agent answered, "stopped" once every process is gone.
  */
-import { mkdir } from "node:fs/promises";
+import { lstat, mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import { createClient, type Client } from "@connectrpc/connect";
 import { AgentService } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
 import { FileService } from "../../../proto/gen/pyro/guest/v1/file_service_pb.js";
@@ -20,7 +21,7 @@ import { untrustedText } from "../agent-link/untrusted-text.js";
 import { removeTree } from "../environments/remove-tree.js";
 import type { Logger } from "../logger.js";
 import { self } from "../process-identity.js";
-import { writeSandboxRecord, type SandboxRecord } from "../sandbox-record.js";
+import { RECORD_FILE, writeSandboxRecord, type SandboxRecord } from "../sandbox-record.js";
 import type { BackendName, Sandbox, SandboxState } from "./backend.js";
 import { awaitAgent, type AwaitAgentOptions } from "./agent-process.js";
 import { unenforcedLimits, type LimitBreach, type LimitsInForce } from "./resources.js";
@@ -108,8 +109,10 @@ export class ProcessSandbox implements Sandbox {
   static async create(record: SandboxRecord, o: ProcessSandboxOptions, signal?: AbortSignal): Promise<ProcessSandbox> {
     const s = new ProcessSandbox(record, "starting", o);
     try {
+      if (signal?.aborted) throw new PyroError("cancelled", "sandbox start was cancelled");
       await mkdir(record.dir, { recursive: true, mode: 0o700 });
-      await s.#save({});
+      // The caller may have written this very record already, to lease on it (leased-sandbox.ts).
+      if (!(await lstat(join(record.dir, RECORD_FILE)).catch(() => undefined))) await s.#save({});
       await s.#launch(true, signal);
       return s;
     } catch (err) {
@@ -141,8 +144,11 @@ export class ProcessSandbox implements Sandbox {
       s.#phase = "running"; // the caller ends it
       return s;
     }
+    if (record.durable && !(await o.unit.hasFiles(record))) {
+      await o.unit.end(record); // whatever still runs of it goes; nothing is left to start again on
+      return "gone";
+    }
     await s.#end();
-    if (record.durable && !(await o.unit.hasFiles(record))) return "gone";
     return s;
   }
 
@@ -232,7 +238,8 @@ export class ProcessSandbox implements Sandbox {
   async #launch(first: boolean, signal?: AbortSignal): Promise<void> {
     this.#phase = "starting";
     this.#conn.reset("the sandbox is starting");
-    await this.#save({ state: "starting", processes: {}, manager: await self() });
+    // A new sandbox's record says so already.
+    if (!first) await this.#save({ state: "starting", processes: {}, manager: await self() });
     const sandbox = this;
     await this.#o.unit.launch({
       get record() {

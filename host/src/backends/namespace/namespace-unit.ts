@@ -98,14 +98,18 @@ function diskFull(s: { bavail: number; bsize: number; blocks: number }): boolean
 }
 
 /** The limits a sandbox with `r` runs under on this host: enforced, or recorded with the reason. */
-export function limitsInForce(r: Resources, e: Enforcement, cgroup: SandboxCgroup | undefined): LimitsInForce {
+export function limitsInForce(r: Resources, e: Enforcement, cgroup: SandboxCgroup | undefined, disk: boolean): LimitsInForce {
   const byCgroup = (value: number, what: string): LimitState =>
     cgroup ? { value, enforced: true, detail: `${cgroup.detail}: ${what}` } : { value, enforced: false, detail: e.cgroups.version === 0 ? e.cgroups.reason : "no cgroup" };
   return {
     vcpuCount: byCgroup(r.vcpuCount, "CPU time quota"),
     memMib: byCgroup(r.memMib, "memory limit"),
     pids: byCgroup(r.pidsMax, "process limit"),
-    diskMib: e.disk.available ? { value: r.diskMib, enforced: true, detail: e.disk.detail } : { value: r.diskMib, enforced: false, detail: e.disk.reason },
+    diskMib: e.disk.available
+      ? disk
+        ? { value: r.diskMib, enforced: true, detail: e.disk.detail }
+        : { value: r.diskMib, enforced: false, detail: "its files were made without a disk image" }
+      : { value: r.diskMib, enforced: false, detail: e.disk.reason },
   };
 }
 
@@ -145,20 +149,15 @@ export class NamespaceUnit implements SandboxUnit {
         if (!ctx.first) await endSandboxCgroup(enforcement.cgroups, r.id);
         cgroup = await createSandboxCgroup(enforcement.cgroups, r.id, r.resources);
       }
-      const plan: LaunchPlan = {
-        dir: r.dir,
-        rootfs: r.environment.rootfs,
-        runtime: runtime.dir,
-        user,
-        network: r.network,
-        cgroupProcs: cgroup?.procsFiles,
-        disk: enforcement.disk.available,
-      };
+      const image = join(r.dir, SANDBOX_NAMES.diskImage);
+      // Its files stay where its first launch put them: on a disk image, or in its directory.
+      const disk = ctx.first ? enforcement.disk.available : !!(await lstat(image).catch(() => undefined));
+      if (disk && !enforcement.disk.available) throw new PyroError("sandbox_start_failed", `sandbox ${r.id} keeps its files on a disk image, which this manager cannot mount: ${enforcement.disk.reason}`);
+      const plan: LaunchPlan = { dir: r.dir, rootfs: r.environment.rootfs, runtime: runtime.dir, user, network: r.network, cgroupProcs: cgroup?.procsFiles, disk };
       step("layout");
       await this.o.layout(plan);
-      const image = join(r.dir, SANDBOX_NAMES.diskImage);
-      if (plan.disk && ctx.first) await makeDiskImage(image, r.resources.diskMib, user ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
-      else if (plan.disk && !(await waitLoopDetached(image, DETACH_TIMEOUT_MS))) throw new Error("its disk is still attached from its last run");
+      if (disk && ctx.first) await makeDiskImage(image, r.resources.diskMib, user ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+      else if (disk && !(await waitLoopDetached(image, DETACH_TIMEOUT_MS))) throw new Error("its disk is still attached from its last run");
       const socketPath = join(r.dir, SANDBOX_NAMES.agentSocket);
       listener = await bindAgentListener(socketPath);
       const seccomp = seccompFilter();
@@ -186,7 +185,7 @@ export class NamespaceUnit implements SandboxUnit {
       await ctx.save({
         processes: { launch: launched, init },
         agent: { socket: socketPath },
-        limits: limitsInForce(r.resources, enforcement, cgroup),
+        limits: limitsInForce(r.resources, enforcement, cgroup, disk),
         seccomp: seccompLabel(seccomp),
         ...(cgroup ? { cgroups: cgroup.dirs } : {}),
       });
