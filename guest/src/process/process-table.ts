@@ -34,7 +34,7 @@ export interface StartSpec extends CommandRequest {
 }
 
 export const DEFAULT_BUFFER_BYTES = 1 << 20;
-/** Rings are at least this large, so a reader's backpressure (at half a ring) leaves room for one pipe read. */
+/** Rings are at least this large, so a reader's backpressure (PAUSE_HEADROOM below the top) starts at a useful lag. */
 const MIN_BUFFER_BYTES = 256 << 10;
 const MAX_BUFFER_BYTES = 16 << 20;
 const TAG_MAX_BYTES = 128;

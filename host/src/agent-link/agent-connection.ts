@@ -27,6 +27,8 @@ type SessionManager = NonNullable<Parameters<typeof createGrpcTransport>[0]["ses
 
 /** Bounds every message read from an agent. */
 export const AGENT_READ_MAX_BYTES = 4 << 20;
+/** HTTP/2 flow-control window per stream (the connection's is twice this): what an agent may send ahead of the manager's reading. */
+const WINDOW_BYTES = 4 << 20;
 const AUTHORITY = "http://localhost";
 
 export interface AgentConnectionOptions {
@@ -124,7 +126,9 @@ export class AgentConnection implements SessionManager {
     if (this.#dialed) throw new ConnectError("the connection to the sandbox's agent is gone", Code.Unavailable);
     this.#dialed = true;
     try {
-      const session = http2.connect(AUTHORITY, { createConnection: () => this.#dial(), settings: { enablePush: false } });
+      const session = http2.connect(AUTHORITY, { createConnection: () => this.#dial(), settings: { enablePush: false, initialWindowSize: WINDOW_BYTES } });
+      // Output comes in messages of up to 1 MiB: let a few be in flight, not 64 KiB (HTTP/2's default window).
+      session.once("connect", () => session.setLocalWindowSize(WINDOW_BYTES * 2));
       // For the session's whole life, never removed: see the top of this file.
       session.on("error", (err) => this.#end(err));
       session.on("goaway", (code) => this.#end(new ConnectError(`the sandbox's agent sent GOAWAY (code ${code})`, Code.Unavailable)));
