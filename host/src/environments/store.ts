@@ -85,6 +85,12 @@ export class EnvironmentStore {
   private readonly builder: EnvironmentBuilder;
   /** `dir\0digest` of copies whose whole tree was checked in this process. */
   private readonly verified = new Set<string>();
+  /**
+   * Copies found sound (manifest read and checked, tree verified), by directory. A published
+   * copy never changes, so a run finds its copy with a readlink and an lstat, not by reading
+   * the manifest again; an entry goes when this store removes the copy.
+   */
+  private readonly sound = new Map<string, InstalledEnvironment>();
   /** Tree checks under way, so concurrent first uses digest once. */
   private readonly verifying = new Map<string, Promise<boolean>>();
   private readonly builds = new Map<string, SharedTask<InstalledEnvironment, EnsureProgress>>();
@@ -281,7 +287,12 @@ export class EnvironmentStore {
 
   /** Whether the copy at `dir` can be used: manifest valid and, once per process, tree digest matching. */
   private async inspect(entry: CatalogEntry, dir: string): Promise<CopyState> {
-    if (!(await isRealDir(dir))) return { absent: true };
+    if (!(await isRealDir(dir))) {
+      this.sound.delete(dir);
+      return { absent: true };
+    }
+    const known = this.sound.get(dir);
+    if (known && known.entry.name === entry.name && known.entry.version === entry.version) return { ok: known };
     let manifest: Manifest;
     try {
       manifest = await readManifest(join(dir, "manifest.json"));
@@ -304,7 +315,9 @@ export class EnvironmentStore {
       if (!(await check)) return { corrupt: "rootfs does not match the manifest's digest", dir };
       this.verified.add(key);
     }
-    return { ok: { entry, dir, rootfs, manifest } };
+    const ok: InstalledEnvironment = { entry, dir, rootfs, manifest };
+    this.sound.set(dir, ok);
+    return { ok };
   }
 
   private async checkDigest(entry: CatalogEntry, rootfs: string, expected: string): Promise<boolean> {
@@ -402,6 +415,7 @@ export class EnvironmentStore {
       await switchPointer(slugDir, entry.version, built.name);
       this.verified.add(`${built.dir}\0${built.manifest.rootfsDigest}`);
       const installed: InstalledEnvironment = { entry, dir: built.dir, rootfs: join(built.dir, "rootfs"), manifest: built.manifest };
+      this.sound.set(built.dir, installed);
       const m = built.manifest;
       log.info("environment installed", { environment: entry.name, path: built.dir, digest: m.rootfsDigest, sizeBytes: m.sizeBytes, files: built.fileCount, packages: m.packageCount, ms: Date.now() - started });
       progress(PullPhase.DONE, `installed ${entry.name} (${m.packageCount} packages, ${(m.sizeBytes / (1 << 20)).toFixed(1)} MiB)`);
@@ -455,6 +469,7 @@ export class EnvironmentStore {
 
   private async remove(path: string): Promise<void> {
     for (const key of this.verified) if (key.startsWith(`${path}\0`)) this.verified.delete(key);
+    this.sound.delete(path);
     await removeTree(path, this.opts.log);
   }
 }
