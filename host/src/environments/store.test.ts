@@ -152,7 +152,7 @@ describe("EnvironmentStore", () => {
     expect(await exists(join(env.rootfs, "etc/os-release"))).toBe(true);
   });
 
-  it("reads a copy's manifest once per store: later gets find it by its pointer alone, until the copy goes", async () => {
+  it("reads a copy's manifest once for runs (get, isUsable); ensure reads it again, and a copy that went is gone", async () => {
     const store = newStore();
     const env = await store.ensure("debian:12");
     // What a run does: find the copy, and check it is still usable afterwards.
@@ -160,9 +160,13 @@ describe("EnvironmentStore", () => {
     expect(await store.get("debian:12")).toMatchObject({ dir: env.dir, manifest: env.manifest });
     expect(await store.isUsable(env)).toBe(true);
     await expect(newStore().get("debian:12")).rejects.toMatchObject({ code: "environment_corrupt" });
+    // `env pull` looks again, finds the damage and builds a copy beside it.
+    const rebuilt = await store.ensure("debian:12");
+    expect(rebuilt.dir).not.toBe(env.dir);
+    expect(await store.get("debian:12")).toMatchObject({ dir: rebuilt.dir });
     await store.prune({ all: true });
     expect(await store.get("debian:12")).toBeUndefined();
-    expect(await store.isUsable(env)).toBe(false);
+    expect(await store.isUsable(rebuilt)).toBe(false);
   });
 
   it("a copy without its users/ directory is corrupt: who uses it could not be known", async () => {
