@@ -39,7 +39,7 @@ function unread(proc: ManagedProcess, cursor: Readonly<Cursor>): number {
  */
 async function linger(proc: ManagedProcess, cursor: Readonly<Cursor>, ms: number, signal: AbortSignal): Promise<void> {
   const deadline = performance.now() + ms;
-  while (proc.running && !signal.aborted && unread(proc, cursor) < LINGER_BYTES) {
+  while (proc.running && !proc.holding && !signal.aborted && unread(proc, cursor) < LINGER_BYTES) {
     const left = deadline - performance.now();
     if (left <= 0) return;
     const timer = AbortSignal.any([signal, AbortSignal.timeout(Math.ceil(left))]);

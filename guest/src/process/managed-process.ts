@@ -127,6 +127,11 @@ export class ManagedProcess {
     return this.#exit === undefined;
   }
 
+  /** True while a pipe is paused for a lagging reader: nothing more comes until it reads. */
+  get holding(): boolean {
+    return this.#paused.stdout || this.#paused.stderr;
+  }
+
   /** True while its standard input takes SendInput. */
   get stdinOpen(): boolean {
     return this.#stdin !== undefined && this.#stdin.writable;
@@ -246,8 +251,7 @@ export class ManagedProcess {
     const quietMs = this.#o.drainGraceMs;
     const check = () => {
       if (this.#openPipes === 0) return;
-      const held = this.#paused.stdout || this.#paused.stderr;
-      if (!held && performance.now() - this.#lastDataAt >= quietMs) {
+      if (!this.holding && performance.now() - this.#lastDataAt >= quietMs) {
         for (const s of STREAMS) this.#pipes[s].destroy();
         return;
       }
