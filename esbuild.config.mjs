@@ -38,13 +38,15 @@ for (const [name, entry] of [["pyro", "cli/src/main.ts"], ["agent", "guest/src/m
   });
 }
 
-// The launchers: dist/NAME.mjs starts dist/NAME.cjs with a V8 code cache.
+// The launchers: dist/NAME.mjs starts dist/NAME.cjs with a V8 code cache; pyro's keeps one
+// per role (CLI, manager, MCP server), since each compiles other parts of the bundle.
 for (const name of ["pyro", "agent"]) {
   await build({
     ...common,
     entryPoints: { [name]: "cli/src/launcher.ts" },
     outfile: `dist/${name}.mjs`,
     banner: { js: "#!/usr/bin/env node" },
+    define: { PYRO_LAUNCHER_ROLES: String(name === "pyro") },
   });
   chmodSync(`dist/${name}.mjs`, 0o755);
 }

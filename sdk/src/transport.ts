@@ -4,6 +4,9 @@ import type * as http2 from "node:http2";
 import type { Transport } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 
+/** HTTP/2 flow-control window per stream: a large output message (1 MiB) does not wait for a round trip per 64 KiB. */
+const WINDOW_BYTES = 4 << 20;
+
 export interface UnixTransport {
   transport: Transport;
   /** Closes the HTTP/2 session (pending calls fail). */
@@ -31,6 +34,8 @@ class GuardedSessionManager extends Http2SessionManager {
     if (session && !this.#guarded.has(session)) {
       this.#guarded.add(session);
       session.on("error", () => {});
+      // Room for a few large output messages in flight, as on each stream (initialWindowSize).
+      if (!session.destroyed) session.setLocalWindowSize(WINDOW_BYTES * 2);
     }
     return stream;
   }
@@ -38,7 +43,7 @@ class GuardedSessionManager extends Http2SessionManager {
 
 /** A gRPC transport to `socketPath`. */
 export function unixTransport(socketPath: string, opts: UnixTransportOptions = {}): UnixTransport {
-  const sessionManager = new GuardedSessionManager("http://localhost", {}, { createConnection: (): Socket => connect(socketPath) });
+  const sessionManager = new GuardedSessionManager("http://localhost", {}, { createConnection: (): Socket => connect(socketPath), settings: { initialWindowSize: WINDOW_BYTES } });
   const transport = createGrpcTransport({
     baseUrl: "http://localhost",
     sessionManager,

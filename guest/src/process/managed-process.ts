@@ -1,7 +1,7 @@
 /**
  * One process of the table: spawned in its own process group, its stdout and stderr read
  * into bounded rings (output-ring.ts), its exit recorded, its timeout enforced on the whole
- * group. Readers attach with a cursor per stream; while one of them lags by more than half a
+ * group. Readers attach with a cursor per stream; while one of them lags by nearly a whole
  * ring, that stream's pipe is paused (the process then blocks on write, as with a slow pipe
  * reader), so an attached reader never loses output. With no reader attached the pipes are
  * read freely and the rings keep the most recent output.
@@ -15,6 +15,9 @@ import { PyroError } from "../../../sdk/src/errors.js";
 import { OutputRing } from "./output-ring.js";
 
 export type StreamName = "stdout" | "stderr";
+
+/** Room kept in a ring above the lag at which a pipe pauses: two pipe reads (64 KiB each). */
+export const PAUSE_HEADROOM = 128 << 10;
 export const STREAMS: readonly StreamName[] = ["stdout", "stderr"];
 
 /** How a process ended. */
@@ -119,6 +122,16 @@ export class ManagedProcess {
     return this.#finished;
   }
 
+  /** True until the process itself has exited (its output may still be coming). */
+  get running(): boolean {
+    return this.#exit === undefined;
+  }
+
+  /** True while a pipe is paused for a lagging reader: nothing more comes until it reads. */
+  get holding(): boolean {
+    return this.#paused.stdout || this.#paused.stderr;
+  }
+
   /** True while its standard input takes SendInput. */
   get stdinOpen(): boolean {
     return this.#stdin !== undefined && this.#stdin.writable;
@@ -203,16 +216,19 @@ export class ManagedProcess {
     pipe.once("close", end);
   }
 
-  /** Pauses `stream`'s pipe while a reader lags by more than half a ring; resumes it below a quarter. */
+  /**
+   * Pauses `stream`'s pipe while a reader lags by more than the ring less PAUSE_HEADROOM (a
+   * read or two may still come after a pause); resumes it once the lag is down to half a ring.
+   */
   #flow(stream: StreamName): void {
     const ring = this.rings[stream];
     let lag = 0;
     for (const c of this.#readers) lag = Math.max(lag, ring.end - Math.max(c[stream], ring.oldest));
     const pipe = this.#pipes[stream];
-    if (!this.#paused[stream] && lag > ring.capacity / 2) {
+    if (!this.#paused[stream] && lag > ring.capacity - PAUSE_HEADROOM) {
       this.#paused[stream] = true;
       pipe.pause();
-    } else if (this.#paused[stream] && lag <= ring.capacity / 4) {
+    } else if (this.#paused[stream] && lag <= ring.capacity / 2) {
       this.#paused[stream] = false;
       pipe.resume();
     }
@@ -235,8 +251,7 @@ export class ManagedProcess {
     const quietMs = this.#o.drainGraceMs;
     const check = () => {
       if (this.#openPipes === 0) return;
-      const held = this.#paused.stdout || this.#paused.stderr;
-      if (!held && performance.now() - this.#lastDataAt >= quietMs) {
+      if (!this.holding && performance.now() - this.#lastDataAt >= quietMs) {
         for (const s of STREAMS) this.#pipes[s].destroy();
         return;
       }

@@ -152,6 +152,17 @@ describe("ProcessService", () => {
     await procs.sendSignal({ processId: running, signal: ProcessSignal.KILL });
   });
 
+  it("bounds the output ended processes keep in all: the oldest go first", async () => {
+    const small = new ProcessTable({ workspaceDir: dir, baseEnv: BASE_ENV, maxEndedBytes: 600 << 10, drainGraceMs: 50 });
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const p = await small.start({ argv: [], shellCommand: "head -c 300000 /dev/zero", cwd: "", env: {}, stdin: new Uint8Array(), stdinOpen: false, timeoutMs: 0, tag: "", bufferBytes: 0 });
+      ids.push(p.id);
+      while (!p.finished) await sleep(10);
+    }
+    expect(small.list().map((p) => p.id)).toEqual(ids.slice(1)); // 2 × 300 kB fit, 3 do not
+  });
+
   it("keeps the most recent output of a detached process, and a reader that came late sees the gap in the offsets", async () => {
     const id = await startDetached({ shellCommand: "head -c 3000000 /dev/zero | tr '\\0' x; echo; echo end", outputBufferBytes: 256n << 10n });
     await sleep(300);

@@ -16,6 +16,8 @@ export interface ProcessTableOptions {
   defaultBufferBytes?: number;
   /** Ended processes kept for a late Connect; the oldest go first. */
   maxEnded?: number;
+  /** Output bytes the ended processes may keep in all (their rings are in the sandbox's memory); the oldest go first. */
+  maxEndedBytes?: number;
   /** After a process exited, how long its pipes must be quiet before the agent stops reading them. */
   drainGraceMs?: number;
 }
@@ -34,7 +36,7 @@ export interface StartSpec extends CommandRequest {
 }
 
 export const DEFAULT_BUFFER_BYTES = 1 << 20;
-/** Rings are at least this large, so a reader's backpressure (at half a ring) leaves room for one pipe read. */
+/** Rings are at least this large, so a reader's backpressure (PAUSE_HEADROOM below the top) starts at a useful lag. */
 const MIN_BUFFER_BYTES = 256 << 10;
 const MAX_BUFFER_BYTES = 16 << 20;
 const TAG_MAX_BYTES = 128;
@@ -49,7 +51,7 @@ export class ProcessTable {
   #nextId = 1;
 
   constructor(o: ProcessTableOptions) {
-    this.#o = { defaultBufferBytes: DEFAULT_BUFFER_BYTES, maxEnded: 32, drainGraceMs: 250, ...o };
+    this.#o = { defaultBufferBytes: DEFAULT_BUFFER_BYTES, maxEnded: 32, maxEndedBytes: 8 << 20, drainGraceMs: 250, ...o };
   }
 
   get workspaceDir(): string {
@@ -111,8 +113,15 @@ export class ProcessTable {
 
   #finished(p: ManagedProcess): void {
     this.#ended.push(p.id);
-    while (this.#ended.length > this.#o.maxEnded) {
+    const kept = (id: number) => {
+      const q = this.#processes.get(id);
+      return q ? q.rings.stdout.size + q.rings.stderr.size : 0;
+    };
+    let bytes = this.#ended.reduce((n, id) => n + kept(id), 0);
+    // The one that just ended stays, whatever it keeps: its caller may still be reading it.
+    while (this.#ended.length > this.#o.maxEnded || (bytes > this.#o.maxEndedBytes && this.#ended.length > 1)) {
       const id = this.#ended.shift()!;
+      bytes -= kept(id);
       const old = this.#processes.get(id);
       this.#processes.delete(id);
       // A group with no members left needs no killing at exit (and its id may be reused).

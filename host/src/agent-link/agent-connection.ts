@@ -28,6 +28,8 @@ type SessionManager = NonNullable<Parameters<typeof createGrpcTransport>[0]["ses
 
 /** Bounds every message read from an agent. */
 export const AGENT_READ_MAX_BYTES = 4 << 20;
+/** HTTP/2 flow-control window per stream (the connection's is twice this): what an agent may send ahead of the manager's reading. */
+const WINDOW_BYTES = 4 << 20;
 const AUTHORITY = "http://localhost";
 /** A dial reaches a local socket the manager bound: it connects at once or not at all. */
 const DIAL_TIMEOUT_MS = 10_000;
@@ -224,7 +226,9 @@ export class AgentConnection implements SessionManager {
     }
     let session: http2.ClientHttp2Session;
     try {
-      session = http2.connect(AUTHORITY, { createConnection: () => stream, settings: { enablePush: false } });
+      session = http2.connect(AUTHORITY, { createConnection: () => stream, settings: { enablePush: false, initialWindowSize: WINDOW_BYTES } });
+      // Output comes in messages of up to 1 MiB: let a few be in flight, not 64 KiB (HTTP/2's default window).
+      session.once("connect", () => session.setLocalWindowSize(WINDOW_BYTES * 2));
     } catch (err) {
       stream.destroy();
       throw err;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { ExecResponseSchema } from "../../../proto/gen/pyro/guest/v1/agent_service_pb.js";
+import { ProcessEventSchema } from "../../../proto/gen/pyro/guest/v1/process_service_pb.js";
 import { OutputStream } from "../../../proto/gen/pyro/common/v1/exec_pb.js";
 import { AgentProtocolError, ExecEventGuard, OUTPUT_CHUNK_MAX_BYTES } from "./exec-event-guard.js";
 
@@ -78,5 +79,28 @@ describe("ExecEventGuard", () => {
     expect(e.detail.length).toBeLessThan(400);
     expect(e.detail).not.toContain("\u001b");
     expect(e.detail).toContain("3899940 more characters");
+  });
+
+  it("checks the offsets of a process stream: from 0 without gaps for Start, ahead but never back for Connect", () => {
+    type PEv = MessageInitShape<typeof ProcessEventSchema>["event"];
+    const pev = (e: PEv) => create(ProcessEventSchema, { event: e });
+    const start = pev({ case: "started", value: { processId: 1n, pid: 9 } });
+    const chunk = (offset: bigint, n = 2, stream = OutputStream.STDOUT) => pev({ case: "output", value: { stream, data: Buffer.alloc(n), offset } });
+    const feed = (guard: ExecEventGuard, ...events: ReturnType<typeof pev>[]) => {
+      try {
+        for (const e of events) guard.checkProcessEvent(e);
+        return "ok";
+      } catch (err) {
+        return (err as AgentProtocolError).reason;
+      }
+    };
+    expect(feed(new ExecEventGuard(), start, chunk(0n), chunk(0n, 1, OutputStream.STDERR), chunk(2n))).toBe("ok");
+    expect(feed(new ExecEventGuard(), start, chunk(1n))).toMatch(/does not start where/);
+    const resume = () => new ExecEventGuard({ resumeFrom: { stdout: 10n, stderr: 0n } });
+    expect(feed(resume(), start, chunk(50n), chunk(52n), chunk(0n, 1, OutputStream.STDERR))).toBe("ok");
+    expect(feed(resume(), start, chunk(9n))).toMatch(/does not start where/);
+    expect(feed(resume(), start, chunk(50n), chunk(51n))).toMatch(/does not start where/);
+    expect(feed(new ExecEventGuard(), start, start)).toMatch(/second started/);
+    expect(feed(new ExecEventGuard(), pev({ case: "started", value: { processId: 0n, pid: 9 } }))).toMatch(/process id/);
   });
 });

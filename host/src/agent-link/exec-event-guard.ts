@@ -54,11 +54,28 @@ export function describeEvent(event: ExecResponse["event"] | ProcessEvent["event
   return `${event.case} {${fields.join(", ")}}`;
 }
 
+export interface ExecEventGuardOptions {
+  /**
+   * For a ProcessService.Connect stream: the offsets it asked to read from. Its output may
+   * then start later than asked (what the guest no longer keeps), but never goes back.
+   */
+  resumeFrom?: { stdout: bigint; stderr: bigint };
+}
+
 export class ExecEventGuard {
   #state: "waiting" | "running" | "exited" = "waiting";
   readonly #since = performance.now();
-  /** Bytes seen per stream (OutputStream value), for the offsets of a Start stream. */
+  /** Where the next output of each stream (OutputStream value) starts, for the offsets of a process stream. */
   readonly #seen = new Map<OutputStream, bigint>();
+  readonly #gaps: boolean;
+
+  constructor(o: ExecEventGuardOptions = {}) {
+    this.#gaps = o.resumeFrom !== undefined;
+    if (o.resumeFrom) {
+      this.#seen.set(OutputStream.STDOUT, o.resumeFrom.stdout);
+      this.#seen.set(OutputStream.STDERR, o.resumeFrom.stderr);
+    }
+  }
 
   /** Returns the event of an Exec stream when it may come now and its fields are sane; throws AgentProtocolError when not. */
   check(res: ExecResponse): CheckedExecEvent {
@@ -79,7 +96,11 @@ export class ExecEventGuard {
     }
   }
 
-  /** The same for a ProcessService.Start stream, whose started names a table id and whose output carries offsets. */
+  /**
+   * The same for a ProcessService stream (Start, or Connect with `resumeFrom`), whose started
+   * names a table id and whose output carries offsets: a Start stream's run on from 0 without
+   * a gap; a Connect stream's may skip ahead, never back.
+   */
   checkProcessEvent(ev: ProcessEvent | undefined): CheckedProcessEvent {
     const e = ev?.event ?? { case: undefined };
     const fail = this.#failer(e);
@@ -91,8 +112,8 @@ export class ExecEventGuard {
       case "output": {
         this.#output(e.value.stream, e.value.data, fail);
         const seen = this.#seen.get(e.value.stream) ?? 0n;
-        if (e.value.offset !== seen) fail("an output chunk does not start where the last one ended");
-        this.#seen.set(e.value.stream, seen + BigInt(e.value.data.length));
+        if (this.#gaps ? e.value.offset < seen : e.value.offset !== seen) fail("an output chunk does not start where the last one ended");
+        this.#seen.set(e.value.stream, e.value.offset + BigInt(e.value.data.length));
         return e;
       }
       case "exited":

@@ -152,6 +152,23 @@ describe("EnvironmentStore", () => {
     expect(await exists(join(env.rootfs, "etc/os-release"))).toBe(true);
   });
 
+  it("reads a copy's manifest once for runs (get, isUsable); ensure reads it again, and a copy that went is gone", async () => {
+    const store = newStore();
+    const env = await store.ensure("debian:12");
+    // What a run does: find the copy, and check it is still usable afterwards.
+    await writeFile(join(env.dir, "manifest.json"), "{ not read again");
+    expect(await store.get("debian:12")).toMatchObject({ dir: env.dir, manifest: env.manifest });
+    expect(await store.isUsable(env)).toBe(true);
+    await expect(newStore().get("debian:12")).rejects.toMatchObject({ code: "environment_corrupt" });
+    // `env pull` looks again, finds the damage and builds a copy beside it.
+    const rebuilt = await store.ensure("debian:12");
+    expect(rebuilt.dir).not.toBe(env.dir);
+    expect(await store.get("debian:12")).toMatchObject({ dir: rebuilt.dir });
+    await store.prune({ all: true });
+    expect(await store.get("debian:12")).toBeUndefined();
+    expect(await store.isUsable(rebuilt)).toBe(false);
+  });
+
   it("a copy without its users/ directory is corrupt: who uses it could not be known", async () => {
     const env = await newStore().ensure("debian:12");
     await rm(join(env.dir, "users"), { recursive: true });
@@ -252,8 +269,10 @@ describe("EnvironmentStore", () => {
     const env = await store.ensure("debian:12");
     const lease = (await store.lease(env, "sb-00000000b2", await self()))!;
     await writeFile(join(env.dir, "manifest.json"), "garbage");
-    await expect(store.get("debian:12")).rejects.toMatchObject({ code: "environment_corrupt" });
-    const rebuilt = await store.ensure("debian:12");
+    // A store reads a sound copy's manifest once; the next manager to start reads the garbage.
+    const next = newStore();
+    await expect(next.get("debian:12")).rejects.toMatchObject({ code: "environment_corrupt" });
+    const rebuilt = await next.ensure("debian:12");
     expect(rebuilt.dir).not.toBe(env.dir);
     expect(await readlink(envDir("debian-12", "1"))).toBe(basename(rebuilt.dir));
     expect(await exists(join(env.rootfs, "usr/bin/su"))).toBe(true); // still there for its user

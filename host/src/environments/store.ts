@@ -85,6 +85,13 @@ export class EnvironmentStore {
   private readonly builder: EnvironmentBuilder;
   /** `dir\0digest` of copies whose whole tree was checked in this process. */
   private readonly verified = new Set<string>();
+  /**
+   * Copies found sound (manifest read and checked, tree verified), by directory. A published
+   * copy never changes, so get() and isUsable() (every run's) find it with a readlink and an
+   * lstat, not by reading its manifest again; list(), ensure() and prune() read the disk again
+   * (so `env pull` notices a manifest damaged since), and an entry goes with its copy.
+   */
+  private readonly sound = new Map<string, InstalledEnvironment>();
   /** Tree checks under way, so concurrent first uses digest once. */
   private readonly verifying = new Map<string, Promise<boolean>>();
   private readonly builds = new Map<string, SharedTask<InstalledEnvironment, EnsureProgress>>();
@@ -111,7 +118,7 @@ export class EnvironmentStore {
    */
   async get(name: string): Promise<InstalledEnvironment | undefined> {
     const entry = findEntry(name);
-    const state = await this.current(entry);
+    const state = await this.current(entry, false, true);
     if ("ok" in state) return state.ok;
     if ("corrupt" in state) {
       throw new PyroError("environment_corrupt", `the cached copy of environment "${name}" at ${state.dir} is corrupt: ${state.corrupt}`, {
@@ -189,7 +196,7 @@ export class EnvironmentStore {
   /** True while `copy` is current and its manifest still sound (what a sandbox made ahead of time may start from). */
   async isUsable(copy: InstalledEnvironment): Promise<boolean> {
     if (!(await this.isCurrent(copy))) return false;
-    return "ok" in (await this.inspect(copy.entry, copy.dir).catch(() => ({ absent: true as const })));
+    return "ok" in (await this.inspect(copy.entry, copy.dir, true).catch(() => ({ absent: true as const })));
   }
 
   /**
@@ -265,7 +272,7 @@ export class EnvironmentStore {
   }
 
   /** The current copy of `entry`: what the pointer names, checked. `held`: the caller holds the environment's lock. */
-  private async current(entry: CatalogEntry, held = false): Promise<CopyState> {
+  private async current(entry: CatalogEntry, held = false, cached = false): Promise<CopyState> {
     const pointer = this.pointerPath(entry);
     const st = await lstat(pointer).catch(() => undefined);
     if (!st) return { absent: true };
@@ -281,19 +288,28 @@ export class EnvironmentStore {
         }
       }
       if ((await lstat(pointer).catch(() => undefined))?.isDirectory()) return { corrupt: "it is a directory where a link was expected", dir: pointer };
-      return this.current(entry, held);
+      return this.current(entry, held, cached);
     }
     const target = await this.pointerTarget(entry);
     if (target === undefined) return { absent: true };
     if (!isCopyName(target, entry.version)) {
       return { corrupt: `its pointer names ${JSON.stringify(target.slice(0, 200))}, not a copy`, dir: pointer };
     }
-    return this.inspect(entry, join(this.slugDir(entry), target));
+    return this.inspect(entry, join(this.slugDir(entry), target), cached);
   }
 
-  /** Whether the copy at `dir` can be used: manifest valid and, once per process, tree digest matching. */
-  private async inspect(entry: CatalogEntry, dir: string): Promise<CopyState> {
-    if (!(await isRealDir(dir))) return { absent: true };
+  /**
+   * Whether the copy at `dir` can be used: manifest valid and, once per process, tree digest
+   * matching. With `cached`, a copy found sound before needs only to be there still.
+   */
+  private async inspect(entry: CatalogEntry, dir: string, cached = false): Promise<CopyState> {
+    if (!(await isRealDir(dir))) {
+      this.sound.delete(dir);
+      return { absent: true };
+    }
+    const known = cached ? this.sound.get(dir) : undefined;
+    if (known && known.entry.name === entry.name && known.entry.version === entry.version) return { ok: known };
+    this.sound.delete(dir);
     let manifest: Manifest;
     try {
       manifest = await readManifest(join(dir, "manifest.json"));
@@ -316,7 +332,9 @@ export class EnvironmentStore {
       if (!(await check)) return { corrupt: "rootfs does not match the manifest's digest", dir };
       this.verified.add(key);
     }
-    return { ok: { entry, dir, rootfs, manifest } };
+    const ok: InstalledEnvironment = { entry, dir, rootfs, manifest };
+    this.sound.set(dir, ok);
+    return { ok };
   }
 
   private async checkDigest(entry: CatalogEntry, rootfs: string, expected: string): Promise<boolean> {
@@ -415,6 +433,7 @@ export class EnvironmentStore {
       await switchPointer(slugDir, entry.version, built.name);
       this.verified.add(`${built.dir}\0${built.manifest.rootfsDigest}`);
       const installed: InstalledEnvironment = { entry, dir: built.dir, rootfs: join(built.dir, "rootfs"), manifest: built.manifest };
+      this.sound.set(built.dir, installed);
       const m = built.manifest;
       log.info("environment installed", { environment: entry.name, path: built.dir, digest: m.rootfsDigest, sizeBytes: m.sizeBytes, files: built.fileCount, packages: m.packageCount, ms: Date.now() - started });
       progress(PullPhase.DONE, `installed ${entry.name} (${m.packageCount} packages, ${(m.sizeBytes / (1 << 20)).toFixed(1)} MiB)`);
@@ -468,6 +487,7 @@ export class EnvironmentStore {
 
   private async remove(path: string): Promise<void> {
     for (const key of this.verified) if (key.startsWith(`${path}\0`)) this.verified.delete(key);
+    this.sound.delete(path);
     await removeTree(path, this.opts.log);
   }
 }
