@@ -59,13 +59,19 @@ export async function importArchive(requests: AsyncIterable<ImportArchiveRequest
   const parser = extract();
   // Listen for entries before the first byte goes in: the parser does not keep one no one takes.
   const entries = parser[Symbol.asyncIterator]();
+  // The chunk stream's own failure (a second header), kept before the parser is stopped with
+  // it: it says more than the parser's echo of it.
+  let sourceFailure: unknown;
   const feeding = (async () => {
     for await (const buf of source) {
       if (!parser.write(buf)) await drained(parser);
     }
     parser.end(null);
   })();
-  feeding.catch((err: unknown) => parser.destroy(err instanceof Error ? err : new Error(String(err))));
+  feeding.catch((err: unknown) => {
+    sourceFailure ??= err;
+    parser.destroy(err instanceof Error ? err : new Error(String(err)));
+  });
 
   const importer = new ArchiveImporter(resolver.root, dest.rel);
   let lastEntry: string | undefined;
@@ -78,15 +84,10 @@ export async function importArchive(requests: AsyncIterable<ImportArchiveRequest
     }
     await feeding;
   } catch (err) {
-    // Stop the feeding (it may wait for the parser to take more), then see why it ended:
-    // the chunk stream's own error (a second header) wins over the parser's echo of it.
+    // Stop the feeding without waiting for it: it may wait for a chunk the host has not sent.
     source.destroy();
     parser.destroy(null);
-    const fed = await feeding.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    throw damaged(fed instanceof PyroError ? fed : err, gzip, lastEntry);
+    throw damaged(sourceFailure instanceof PyroError ? sourceFailure : err, gzip, lastEntry);
   } finally {
     await importer.finish();
   }

@@ -213,6 +213,27 @@ describe("GuestFiles on a real agent", () => {
     expect(readFileSync(join(top, "secret"), "utf8")).toBe("secret");
   });
 
+  it("answers a refused import at once, even while the archive is still coming", async () => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const hostile = await tarOf([{ name: "../evil", data: "x" }]);
+    async function* stalls(): AsyncGenerator<Uint8Array> {
+      yield hostile.subarray(0, 1024);
+      await released;
+    }
+    await expect(files.importArchive("", stalls())).rejects.toMatchObject({ code: "path_outside_workspace" });
+    release();
+  });
+
+  it("refuses an import that sends a second header", async () => {
+    const raw = createClient(FileService, conn.transport);
+    async function* twoHeaders() {
+      yield { part: { case: "header" as const, value: { dest: "" } } };
+      yield { part: { case: "header" as const, value: { dest: "" } } };
+    }
+    await expect(raw.importArchive(twoHeaders())).rejects.toMatchObject({ rawMessage: expect.stringContaining("one header") });
+  });
+
   it("refuses every way out of /workspace with path_outside_workspace", async () => {
     symlinkSync(top, join(ws, "escape-dir"));
     symlinkSync(join(top, "secret"), join(ws, "escape-file"));

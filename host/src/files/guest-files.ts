@@ -24,8 +24,9 @@ export const READ_TEXT_DEFAULT_BYTES = 65_536;
 export const READ_TEXT_MAX_BYTES = 1 << 20;
 /** The most bytes of UTF-8 one text write takes. */
 export const WRITE_TEXT_MAX_BYTES = 1 << 20;
-/** Entries a listing returns when the caller names no bound, and the most it returns. */
+/** Entries a listing returns when the caller names no bound. */
 export const LIST_DEFAULT_ENTRIES = 10_000;
+/** The most entries a listing returns, whatever the caller asks. */
 export const LIST_MAX_ENTRIES = 10_000;
 /** The most bytes readBytes and writeBytes move in one call (a file a patch changes). */
 export const BYTES_MAX_BYTES = 8 << 20;
