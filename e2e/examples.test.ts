@@ -1,8 +1,8 @@
 /**
  * The examples shipped beside the surfaces work as the README says: the SDK script
  * (sdk/examples/repro-fix.ts) and the CLI script (cli/examples/repro-fix.sh) run the
- * repro-fix loop against a real manager and leave a fixed project behind and no workspace;
- * the MCP client configurations (Claude Code's JSON, Codex's TOML) parse, and the server
+ * repro-fix loop against a real manager and leave a fixed project behind and no workspace, as
+ * do the README's loop commands; the MCP client configurations (Claude Code's JSON, Codex's TOML) parse, and the server
  * they name starts and offers the workspace tools.
  */
 import { spawnSync } from "node:child_process";
@@ -70,6 +70,20 @@ describe("the examples", () => {
     expect(r.status, `${r.stdout}\n${r.stderr}\n${managerLog(m)}`).toBe(0);
     expectLoopOutput(r.stdout);
     expect(r.stdout).toContain("No changes against the baseline.");
+    expectFixedAndClean(out);
+  });
+
+  it("README: the repro-fix loop runs as shown, with the exit statuses its comments give", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const block = /### The repro-fix loop[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const out = join(dir, "readme-out");
+    for (const line of block!.trim().split("\n")) {
+      const expected = Number(/# exit status (\d+)/.exec(line)?.[1] ?? 0);
+      // The export goes to the test's directory, not the repository's.
+      const r = spawnSync("sh", ["-c", line.replace("./slugify-fixed", out)], { cwd: ROOT, env, encoding: "utf8", timeout: 120_000 });
+      expect(r.status, `${line}\n${r.stdout}\n${r.stderr}`).toBe(expected);
+    }
     expectFixedAndClean(out);
   });
 
