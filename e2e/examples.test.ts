@@ -1,9 +1,9 @@
 /**
  * The examples shipped beside the surfaces work as the README says: the SDK script
- * (sdk/examples/repro-fix.ts) and the CLI script (cli/examples/repro-fix.sh) run the
- * repro-fix loop against a real manager and leave a fixed project behind and no workspace, as
- * do the README's loop commands; the MCP client configurations (Claude Code's JSON, Codex's TOML) parse, and the server
- * they name starts and offers the workspace tools.
+ * (sdk/examples/repro-fix.ts), the CLI script (cli/examples/repro-fix.sh) and the README's
+ * loop commands run the repro-fix loop against a real manager and leave a fixed project
+ * behind and no workspace; the MCP client configurations (Claude Code's JSON, Codex's TOML)
+ * parse, and the server they name starts and offers the workspace tools.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
