@@ -5,7 +5,7 @@
  */
 import yargs, { type Argv } from "yargs";
 import { VERSION } from "../../sdk/src/version.js";
-import { COMMANDS, isGroup, type CommandGroup } from "./commands/index.js";
+import { COMMANDS, isGroup, TOP_LEVEL_EXAMPLES, type CommandGroup, type Example } from "./commands/index.js";
 import { CliContext, type AnyCommand } from "./context.js";
 import { reportFailure, usageError, type FailureOptions } from "./failure.js";
 import type { CliIo } from "./io.js";
@@ -64,6 +64,11 @@ function skipHelpCache(y: Argv): void {
   if (usage && typeof usage.cacheHelpMessage === "function") usage.cacheHelpMessage = () => {};
 }
 
+function withExamples(y: Argv, examples: readonly Example[]): Argv {
+  for (const [command, what] of examples) y = y.example(command, what);
+  return y;
+}
+
 /** The CLI for one invocation: `argv` without node and script, `io` the streams, environment and client factory. */
 export function buildCli(argv: string[], io: CliIo): Cli {
   const context = new CliContext(io);
@@ -93,11 +98,11 @@ export function buildCli(argv: string[], io: CliIo): Cli {
         continue;
       }
       const words = c.verbs.map((v) => (isGroup(v) ? v.noun : firstWord(v.command))).join(", ");
-      on = on.command(c.noun, c.describe, (g) => registerAll(g, c.verbs, [...path, c.noun]).demandCommand(1, `pyro ${[...path, c.noun].join(" ")}: name a subcommand (${words})`));
+      on = on.command(c.noun, c.describe, (g) => withExamples(registerAll(g, c.verbs, [...path, c.noun]), c.examples).demandCommand(1, `pyro ${[...path, c.noun].join(" ")}: name a subcommand (${words})`));
     }
     return on;
   };
-  y = registerAll(y, COMMANDS, []);
+  y = withExamples(registerAll(y, COMMANDS, []), TOP_LEVEL_EXAMPLES);
   y = y
     .demandCommand(1, "name a command (run, workspace, env, doctor, mcp, manager)")
     .strict()

@@ -29,16 +29,34 @@ import { stop as workspaceStop } from "./workspace/stop.js";
 import { push as syncPush } from "./workspace/sync/push.js";
 import { update as workspaceUpdate } from "./workspace/update.js";
 
+/** A `pyro …` command line and what it does, for a help text's Examples. */
+export type Example = readonly [command: string, what: string];
+
 export interface CommandGroup {
   /** The noun, e.g. "env" (or "file" inside "workspace"). */
   noun: string;
+  /** One line, shown in the parent's command list and atop the group's help. */
   describe: string;
+  /** At least one, shown by `pyro NOUN --help`. */
+  examples: readonly Example[];
   verbs: (AnyCommand | CommandGroup)[];
 }
+
+/** Shown by `pyro --help`: a first run, the workspace loop's start, and MCP. */
+export const TOP_LEVEL_EXAMPLES: readonly Example[] = [
+  ["$0 run debian:12 -- git --version", "run one command in a fresh sandbox"],
+  ["$0 workspace create debian:12 --seed-path ./repo --name app", "a persistent workspace holding a copy of ./repo"],
+  ["$0 mcp serve", "serve the workspace tools to an MCP client"],
+];
 
 const workspace: CommandGroup = {
   noun: "workspace",
   describe: "Persistent workspaces: create, run commands, read and edit files, diff, export, reset",
+  examples: [
+    ["$0 workspace create debian:12 --seed-path ./repo --name app", "a workspace holding a copy of ./repo (its baseline)"],
+    ["$0 workspace exec app -- sh test.sh", "run the tests in /workspace"],
+    ["$0 workspace diff app", "what changed since the baseline"],
+  ],
   verbs: [
     workspaceCreate,
     workspaceList,
@@ -46,12 +64,28 @@ const workspace: CommandGroup = {
     workspaceUpdate,
     workspaceLogs,
     workspaceExec,
-    { noun: "file", describe: "List, read and write text files under /workspace", verbs: [fileList, fileRead, fileWrite] },
-    { noun: "patch", describe: "Apply unified diffs to /workspace", verbs: [patchApply] },
-    { noun: "sync", describe: "Import host files into /workspace", verbs: [syncPush] },
+    {
+      noun: "file",
+      describe: "List, read and write text files under /workspace",
+      examples: [
+        ["$0 workspace file list app --recursive", "everything under /workspace"],
+        ["$0 workspace file read app src/main.sh", "print a file"],
+      ],
+      verbs: [fileList, fileRead, fileWrite],
+    },
+    { noun: "patch", describe: "Apply unified diffs to /workspace", examples: [["$0 workspace patch apply app --patch-file fix.diff", "apply a diff from a host file"]], verbs: [patchApply] },
+    { noun: "sync", describe: "Import host files into /workspace", examples: [["$0 workspace sync push app ./vendor --dest vendor", "copy ./vendor to /workspace/vendor"]], verbs: [syncPush] },
     workspaceDiff,
     workspaceExport,
-    { noun: "snapshot", describe: "Named copies of /workspace to reset to", verbs: [snapshotCreate, snapshotList, snapshotDelete] },
+    {
+      noun: "snapshot",
+      describe: "Named copies of /workspace to reset to",
+      examples: [
+        ["$0 workspace snapshot create app before-upgrade", "keep a copy of /workspace"],
+        ["$0 workspace snapshot list app", "the snapshots to reset to"],
+      ],
+      verbs: [snapshotCreate, snapshotList, snapshotDelete],
+    },
     workspaceReset,
     workspaceStop,
     workspaceStart,
@@ -62,10 +96,18 @@ const workspace: CommandGroup = {
 export const COMMANDS: (AnyCommand | CommandGroup)[] = [
   run,
   workspace,
-  { noun: "env", describe: "List, install, inspect and prune environments", verbs: [list, pull, inspect, prune] },
+  {
+    noun: "env",
+    describe: "List, install, inspect and prune environments",
+    examples: [
+      ["$0 env list", "the environments and which are installed"],
+      ["$0 env pull debian:12", "install one ahead of its first use"],
+    ],
+    verbs: [list, pull, inspect, prune],
+  },
   doctor,
-  { noun: "mcp", describe: "Serve pyro to MCP clients", verbs: [mcpServe] },
-  { noun: "manager", describe: "Run the manager daemon", verbs: [managerServe] },
+  { noun: "mcp", describe: "Serve pyro to MCP clients", examples: [["$0 mcp serve", "serve the default profile (workspace-core) on stdio"]], verbs: [mcpServe] },
+  { noun: "manager", describe: "Run the manager daemon", examples: [["$0 manager serve", "run it in the foreground (clients otherwise start it when needed)"]], verbs: [managerServe] },
 ];
 
 export function isGroup(c: AnyCommand | CommandGroup): c is CommandGroup {

@@ -30,7 +30,7 @@ export const workspaceFileRead = defineOperation({
   params: [
     WORKSPACE_ID,
     { name: "path", kind: "string", required: true, cli: "positional", maxLength: PATH_MAX, description: "The file to read." },
-    { name: "max_bytes", kind: "integer", default: WORKSPACE_LIMITS.fileRead.default, min: WORKSPACE_LIMITS.fileRead.min, max: WORKSPACE_LIMITS.fileRead.max, description: "Most bytes to return." },
+    { name: "max_bytes", kind: "integer", default: WORKSPACE_LIMITS.fileRead.default, min: WORKSPACE_LIMITS.fileRead.min, max: WORKSPACE_LIMITS.fileRead.max, description: `Most bytes to return (at most ${WORKSPACE_LIMITS.fileRead.max}).` },
   ],
   annotations: READ_ONLY,
   profiles: CORE_AND_FULL,

@@ -15,7 +15,8 @@ export const exec = operationCommand<ExecWorkspaceResult>(OPERATIONS.workspace_e
   streamOutput: true,
   examples: [
     ["$0 workspace exec app -- make test", "run the tests (words after -- keep their boundaries)"],
-    ["$0 workspace exec app --timeout-seconds 300 -- npm ci", "allow five minutes"],
+    ["$0 workspace exec app --timeout-seconds 300 -- make all", "allow five minutes"],
+    ["$0 workspace exec app -- sh -c 'make test > test.log 2>&1'", "use a shell for pipes and redirections"],
   ],
   human: ({ result, io }) => {
     if (result.timedOut) io.stderr.write(`pyro: the command timed out after ${result.durationMs} ms; its process group was killed\n`);
