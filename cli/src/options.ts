@@ -76,7 +76,7 @@ export function addOperationArgs<T>(y: Argv<T>, op: AnyOperation): Argv<T> {
     else if (shape === "repeatable") {
       const what = p.kind === "string_map" ? "KEY=VALUE" : "VALUE";
       // Not `array: true`: an array flag would swallow the positionals after it.
-      y = y.option(flagOf(p), { type: "string", requiresArg: true, describe: `${p.description} ${what}; repeat the flag for more.` }) as Argv<T>;
+      y = y.option(flagOf(p), { type: "string", requiresArg: true, describe: `${p.description} (${what}; repeat the flag for more)` }) as Argv<T>;
     } else if (shape === "text_or_file") {
       y = y
         .option(flagOf(p), { type: "string", requiresArg: true, coerce: singleString(`--${flagOf(p)}`), describe: p.description })

@@ -233,7 +233,7 @@ export function diffJson(d: WorkspaceDiff, maxOutputBytes?: number) {
 export function diffSummary(j: ReturnType<typeof diffJson>): string {
   if (!j.changed) return "No changes against the baseline.";
   const lines = j.entries.map((e) => `${e.change}  ${e.path}${e.binary ? " (binary)" : ""}`);
-  return [`${j.entries.length} path${j.entries.length === 1 ? "" : "s"} differ from the baseline:`, ...lines, "", j.patch + (j.truncated ? "\n(diff cut)" : "")].join("\n");
+  return [`${j.entries.length} path${j.entries.length === 1 ? " differs" : "s differ"} from the baseline:`, ...lines, "", j.patch + (j.truncated ? "\n(diff cut)" : "")].join("\n");
 }
 
 export function snapshotJson(s: SnapshotInfo) {
