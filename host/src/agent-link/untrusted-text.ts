@@ -4,18 +4,16 @@
  * few hundred characters, so a guest can neither paint a terminal nor put megabytes into a
  * log line.
  */
+import { safeName } from "../../../sdk/src/echo.js";
 
 /** How much guest text a log field or message keeps, unless told otherwise. */
 export const UNTRUSTED_TEXT_MAX_CHARS = 200;
-
-// C0 and C1 controls, DEL, and Unicode format characters (bidi overrides, zero-width joiners).
-const UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
 
 /** `value` as one safe line of at most `max` characters, saying how much was cut. */
 export function untrustedText(value: string, max = UNTRUSTED_TEXT_MAX_CHARS): string {
   // Cut before cleaning: the regex then never walks a multi-megabyte string.
   const head = value.length > max ? value.slice(0, max) : value;
-  const clean = head.replace(UNSAFE, "?");
+  const clean = safeName(head);
   return value.length > max ? `${clean}… (${value.length - max} more characters)` : clean;
 }
 
