@@ -2,7 +2,7 @@
  * For unit tests of the layers above the manager (SDK, CLI, MCP): an in-memory
  * WorkspaceService served through Connect's `createRouterTransport`, so the real `Pyro`
  * client talks real protobuf to it. Files live in a map; commands are a few canned words
- * (`echo`, `cat`, `exit N`, `sleep` times out, `big N` prints N bytes); export can be asked to
+ * (`echo` (and `echo … > FILE`), `cat`, `exit N`, `sleep` times out, `big N` prints N bytes); export can be asked to
  * send a hostile archive (`path: "hostile"`). Not a manager: no sandboxes, no guest.
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
@@ -34,6 +34,9 @@ interface FakeWorkspace {
   snapshots: Map<string, Map<string, FakeFile>>;
   journal: { sequence: number; argv: string[]; exitCode: number; stdout: string; stderr: string; timedOut: boolean }[];
   activity: number;
+  network: boolean;
+  /** Past its TTL: the next reap deletes it. */
+  expired: boolean;
 }
 
 /** The fake's state, for tests to look at and arrange. */
@@ -46,7 +49,7 @@ export class FakeWorkspaces {
 
   add(environment: string, name = "", labels: Record<string, string> = {}): FakeWorkspace {
     const id = `ws-${String(this.#next++).padStart(10, "0")}`;
-    const ws: FakeWorkspace = { id, name, labels, state: WorkspaceState.STARTED, environment, files: new Map(), baseline: new Map(), snapshots: new Map(), journal: [], activity: this.#clock++ };
+    const ws: FakeWorkspace = { id, name, labels, state: WorkspaceState.STARTED, environment, files: new Map(), baseline: new Map(), snapshots: new Map(), journal: [], activity: this.#clock++, network: false, expired: false };
     this.workspaces.set(id, ws);
     return ws;
   }
@@ -88,7 +91,7 @@ function message(ws: FakeWorkspace) {
     ttlSeconds: 600,
     limits: { vcpuCount: { value: 1n, enforced: true, detail: "cgroup" }, memMib: { value: 1024n, enforced: true, detail: "cgroup" }, diskMib: { value: 4096n, enforced: true, detail: "image" }, pids: { value: 1024n, enforced: true, detail: "cgroup" } },
     seccomp: "pyro-default/x86_64",
-    network: false,
+    network: ws.network,
     sandboxId: `sb-${ws.id.slice(3)}`,
     commandCount: ws.journal.length,
     snapshots: [...ws.snapshots.keys()],
@@ -176,6 +179,7 @@ function implementation(state: FakeWorkspaces): ServiceImpl<typeof WorkspaceServ
         state.installed.add(spec.environment);
       }
       const ws = state.add(spec.environment, spec.name, { ...spec.labels });
+      ws.network = spec.network;
       if (spec.hasSeed) await untar(seed, spec.seedCompression, ws.files, "");
       ws.baseline = new Map(ws.files);
       yield { event: { case: "created", value: message(ws) } };
@@ -229,7 +233,9 @@ function implementation(state: FakeWorkspaces): ServiceImpl<typeof WorkspaceServ
       let exitCode = 0;
       let timedOut = false;
       const [cmd, ...rest] = words;
-      if (cmd === "echo") stdout = rest.join(" ") + "\n";
+      const into = rest.indexOf(">");
+      if (cmd === "echo" && into >= 0) ws.files.set(inside(rest[into + 1] ?? ""), { text: rest.slice(0, into).join(" ") + "\n", mode: 0o644 });
+      else if (cmd === "echo") stdout = rest.join(" ") + "\n";
       else if (cmd === "cat") {
         const f = ws.files.get(inside(rest[0] ?? ""));
         if (f) stdout = f.text;
@@ -362,7 +368,11 @@ function implementation(state: FakeWorkspaces): ServiceImpl<typeof WorkspaceServ
       state.touch(ws);
       return { workspace: message(ws) };
     },
-    reapExpiredWorkspaces: () => ({ workspaceIds: [] }),
+    reapExpiredWorkspaces() {
+      const expired = [...state.workspaces.values()].filter((w) => w.expired).map((w) => w.id);
+      for (const id of expired) state.workspaces.delete(id);
+      return { workspaceIds: expired };
+    },
   };
 }
 

