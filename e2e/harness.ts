@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } f
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { workspaceClient } from "./workspace-client.js";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 export const PYRO = join(ROOT, "dist", "pyro.mjs");
@@ -73,6 +74,8 @@ export async function startManager(extra: NodeJS.ProcessEnv = {}, opts: { inheri
     env,
     pid: child.pid!,
     async stop() {
+      // Workspace sandboxes outlive their manager by design: a test that failed midway may have left some.
+      if (!exited) await deleteWorkspaces(socketPath).catch(() => {});
       if (!exited) {
         child.kill("SIGTERM");
         await waitFor(() => exited, "the manager to stop", 10_000).catch(() => child.kill("SIGKILL"));
@@ -80,6 +83,17 @@ export async function startManager(extra: NodeJS.ProcessEnv = {}, opts: { inheri
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Deletes every workspace the manager on `socketPath` keeps (a test's leftovers), within a few seconds. */
+async function deleteWorkspaces(socketPath: string): Promise<void> {
+  const { client, close } = workspaceClient(socketPath);
+  try {
+    const { workspaces } = await client.listWorkspaces({}, { timeoutMs: 5_000 });
+    for (const w of workspaces) await client.deleteWorkspace({ workspace: w.workspaceId }, { timeoutMs: 10_000 }).catch(() => {});
+  } finally {
+    close();
+  }
 }
 
 /** Runs the real CLI synchronously. */

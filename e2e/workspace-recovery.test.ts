@@ -15,21 +15,23 @@ import { createWorkspace, exec, readFile, workspaceClient } from "./workspace-cl
 const dir = testDir();
 const env = pyroEnv(dir);
 const socketPath = env.PYRO_MANAGER_SOCKET!;
-const started: number[] = [];
+type Manager = { pid: number; kill(signal: NodeJS.Signals): Promise<void> };
+const started: Manager[] = [];
 
-async function manager(): Promise<{ pid: number; kill(signal: NodeJS.Signals): Promise<void> }> {
+async function manager(): Promise<Manager> {
   const child = spawn(process.execPath, [PYRO, "manager", "serve", "--socket", socketPath], { env, stdio: "ignore" });
-  started.push(child.pid!);
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   // A killed manager leaves its socket file: wait until a manager answers on it.
   for (let i = 0; i < 800 && !(await answers()); i++) await sleep(25);
-  return {
+  const m: Manager = {
     pid: child.pid!,
     async kill(signal) {
-      child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
     },
   };
+  started.push(m);
+  return m;
 }
 
 /** True when something accepts connections on the socket. */
@@ -45,12 +47,12 @@ function answers(): Promise<boolean> {
 }
 
 afterAll(async () => {
-  // The last manager is stopped by SIGTERM below; delete what is left through a fresh one.
-  const m = await manager();
+  // Workspaces outlive their manager: delete what is left through the one still running (or a fresh one), then stop every manager started here.
+  if (!(await answers())) await manager();
   const { client, close } = workspaceClient(socketPath);
   for (const w of (await client.listWorkspaces({})).workspaces) await client.deleteWorkspace({ workspace: w.workspaceId }).catch(() => {});
   close();
-  await m.kill("SIGTERM");
+  for (const m of started) await m.kill("SIGTERM");
   rmSync(dir, { recursive: true, force: true });
 });
 
