@@ -78,6 +78,9 @@ export interface EnvironmentLease {
 
 type CopyState = { ok: InstalledEnvironment } | { corrupt: string; dir: string } | { absent: true };
 
+/** Tries to tidy a replaced copy at its last user's release while others hold its lock (0.25 s, 0.5 s, … 4 s later). */
+const COLLECT_RETRIES = 5;
+
 /** Lists, verifies, builds, leases and prunes cached environments. */
 export class EnvironmentStore {
   private readonly root: string;
@@ -354,16 +357,32 @@ export class EnvironmentStore {
         (released ??= (async () => {
           await reg.release();
           // The last user of a copy that is no longer current takes it along.
-          if (await this.isCurrent(copy)) return;
-          const lock = await this.lock(copy.entry.name, false);
-          if (!lock) return; // a build holds it; it tidies up when it is done
-          try {
-            await this.collectHeld(copy.entry);
-          } finally {
-            await lock.release();
-          }
+          await this.collectReplaced(copy, 0);
         })().catch((err: unknown) => this.opts.log.warn("releasing an environment lease failed", { path: copy.dir, err }))),
     };
+  }
+
+  /**
+   * Removes the old copies of `copy`'s environment that nobody uses, when `copy` is no longer
+   * current. Whoever holds the environment's lock meanwhile (a build, another manager looking
+   * at it) may have seen this copy still in use: a few tries later, off the caller's path.
+   */
+  private async collectReplaced(copy: Pick<InstalledEnvironment, "entry" | "dir">, attempt: number): Promise<void> {
+    if (await this.isCurrent(copy)) return;
+    const lock = await this.lock(copy.entry.name, false);
+    if (!lock) {
+      if (attempt >= COLLECT_RETRIES) return; // the next start's collect() tidies up
+      const retry = setTimeout(() => {
+        this.collectReplaced(copy, attempt + 1).catch((err: unknown) => this.opts.log.warn("tidying old environment copies failed", { path: copy.dir, err }));
+      }, 250 << attempt);
+      retry.unref();
+      return;
+    }
+    try {
+      await this.collectHeld(copy.entry);
+    } finally {
+      await lock.release();
+    }
   }
 
   /**
