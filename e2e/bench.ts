@@ -32,8 +32,7 @@ import { BENCH_ENV, BenchWorkspaces } from "./bench/bench-workspaces.js";
 import { grpcStreamMs } from "./bench/grpc-stream-floor.js";
 import { pipeMs, timeCommand } from "./bench/processes.js";
 import { aimNote, mbps, row, stats, timeRuns, type Stats } from "./bench/stats.js";
-import { idleMemory, total } from "./bench/workspace-memory.js";
-import type { SandboxMemory } from "./bench/sandbox-memory.js";
+import { IdleWorkspaces, SETTLE_MS, total, type MemorySample } from "./bench/workspace-memory.js";
 import { execRoundTrip, patchApply, readFile64k, resetFigure, timeToFirstCommand } from "./bench/workspace-latency.js";
 import { execOutput, exportFigure } from "./bench/workspace-throughput.js";
 import { createStages } from "./bench/sandbox-steps.js";
@@ -97,10 +96,13 @@ async function main(): Promise<void> {
     );
     const pyroRunMBs = mbps(THROUGHPUT_BYTES, (await pipeMs([process.execPath, PYRO, "run", BENCH_ENV, "--", ...head], env, THROUGHPUT_BYTES, THROUGHPUT_N)) - cli.median);
 
+    step(`workspaces: ${IDLE_WORKSPACES} idle workspaces, left alone while the other figures run (memory)`);
+    const idle = await IdleWorkspaces.start(ws, stateDir, IDLE_WORKSPACES);
     // Each workspace figure's floor is measured right before it: the load of this host drifts.
     step(`workspaces: time to first command (${TTFC_N} runs), and its floor (bwrap through sh -c)`);
     const bwrapSh = stats(await timeCommand(["sh", "-c", BWRAP.join(" ")], env, N, WARMUP));
     const ttfc = await timeToFirstCommand(ws, TTFC_N, 1);
+    const memorySoon = await idle.measure(2000);
     step("workspaces: exec round trip, file read, exec output");
     const running = await ws.create();
     const rttParts = await execRoundTrip(ws, running.workspaceId, N, WARMUP);
@@ -110,8 +112,6 @@ async function main(): Promise<void> {
     const execOutRuns = await execOutput(ws, running.workspaceId, THROUGHPUT_BYTES, THROUGHPUT_N);
     const execOut = stats(execOutRuns.ms);
     await ws.delete(running.workspaceId);
-    step(`workspaces: memory of ${IDLE_WORKSPACES} idle workspaces`);
-    const memory = await idleMemory(ws, stateDir, IDLE_WORKSPACES, 2000);
     step(`workspaces: export of ${EXPORT_FILES} × 1 MiB, and its floor (one gRPC hop)`);
     const grpc = stats(await grpcStreamMs(scratch, THROUGHPUT_BYTES, 64 << 10, THROUGHPUT_N));
     const exp = await exportFigure(ws, scratch, socketPath, EXPORT_FILES, THROUGHPUT_N);
@@ -120,6 +120,9 @@ async function main(): Promise<void> {
     const engine = await benchPatchEngine({ files: PATCH_FILES, runs: N, print: false });
     step(`workspaces: reset of a ${RESET_MIB} MiB baseline (${HEAVY_N} runs)`);
     const reset = await resetFigure(ws, scratch, RESET_MIB, HEAVY_N, 1);
+    step("workspaces: memory of the idle workspaces, settled");
+    const memorySettled = await idle.measure(SETTLE_MS);
+    await idle.delete();
 
     const s = (ms: number[]): Stats => stats(ms);
     console.log(`\nload average before: ${loadBefore}, after: ${load()} (1, 5, 15 min; ${availableParallelism()} cores)`);
@@ -149,8 +152,8 @@ async function main(): Promise<void> {
     for (const [label, ms] of stages) if (ms.length > 0) console.log(row(`       create: ${label}`, s(ms)));
     console.log(row("2. exec round trip (true)", rtt, aimNote(rtt.median, { op: "<=", value: 5, unit: " ms" })));
     console.log(row("     until its started event", s(rttParts.untilStarted)));
+    console.log(row("     from then to the answer", s(rttParts.afterStarted)));
     console.log(row("     the command ran (its durationMs)", s(rttParts.ran)));
-    console.log(row("     from its exit to the answer", s(rttParts.afterExit)));
     console.log(row("3. readWorkspaceFile 64 KiB", read, `${(read.median / rtt.median).toFixed(2)}x an exec round trip`));
     const expS = s(exp.sdk);
     const expMBs = mbps(EXPORT_FILES * MiB, expS.median);
@@ -172,19 +175,21 @@ async function main(): Promise<void> {
     console.log(`     createWorkspace seeded from ${RESET_MIB} MiB: ${reset.seededCreateMs.toFixed(0)} ms; its deleteWorkspace: ${reset.deleteMs.toFixed(0)} ms (one run each)`);
     const mib = (b: number) => (b / MiB).toFixed(1);
     const medianOf = (v: number[]) => (v.length ? stats(v).median : NaN);
-    const poolMem = memory.pooled.map(total);
-    const usedMem = medianOf(memory.used.map(total));
     // "Keep it where a pooled sandbox is (~16 MiB)": against a pooled sandbox measured the same way at the same moment, else 16 MiB.
-    const poolRef = poolMem.length ? medianOf(poolMem) : 16 * MiB;
-    console.log(
-      `7. memory per idle workspace (USS + kmem), median of ${memory.used.length}: ${mib(usedMem)} MiB after a command, ${mib(medianOf(memory.fresh.map(total)))} MiB as created; ` +
-        `${aimNote(usedMem / poolRef, { op: "<=", value: 1.1, unit: "x" })} of a pooled sandbox (${mib(poolRef)} MiB${poolMem.length ? "" : ": none was idle, the figure of record"})`,
-    );
-    const line = (what: string, m: SandboxMemory) =>
-      console.log(`     ${what} ${m.sandboxId}: USS ${mib(m.uss)} MiB + kmem ${m.kmem === undefined ? "n/a" : `${mib(m.kmem)} MiB`} (cgroup charge ${m.cgroupUsage === undefined ? "n/a" : `${mib(m.cgroupUsage)} MiB`}, ${m.pids.length} processes)`);
-    for (const m of memory.fresh) line("workspace as created", m);
-    for (const m of memory.used) line("workspace after a command", m);
-    for (const m of memory.pooled) line("pooled sandbox", m);
+    const memNote = (m: MemorySample) => {
+      const mine = medianOf(m.workspaces.map(total));
+      const pool = m.pooled.length ? medianOf(m.pooled.map(total)) : 16 * MiB;
+      return `${mib(mine)} MiB, ${aimNote(mine / pool, { op: "<=", value: 1.1, unit: "x" })} of a pooled sandbox (${mib(pool)} MiB${m.pooled.length ? "" : ": none was idle, the figure of record"})`;
+    };
+    console.log(`7. memory per idle workspace (USS + kmem), median of ${IDLE_WORKSPACES}:`);
+    for (const [what, m] of [["soon after its command", memorySoon], ["settled", memorySettled]] as const) {
+      console.log(`     ${what} (idle ${(m.idleMs / 1000).toFixed(0)} s): ${memNote(m)}`);
+      for (const [kind, list] of [["workspace", m.workspaces], ["pooled", m.pooled]] as const) {
+        for (const x of list) {
+          console.log(`       ${kind} ${x.sandboxId}: USS ${mib(x.uss)} MiB + kmem ${x.kmem === undefined ? "n/a" : `${mib(x.kmem)} MiB`} (cgroup charge ${x.cgroupUsage === undefined ? "n/a" : `${mib(x.cgroupUsage)} MiB`}, ${x.pids.length} processes)`);
+        }
+      }
+    }
     const execMBs = mbps(THROUGHPUT_BYTES, execOut.median - rtt.median);
     console.log(row(`8. exec head -c ${THROUGHPUT_BYTES / MiB}M (median of ${THROUGHPUT_N})`, execOut, `${execMBs.toFixed(0)} MB/s less a round trip, ${aimNote((100 * execMBs) / pipeBesideExec, { op: ">=", value: 20, unit: "%" })} of the pipe`));
     console.log(`     its output came in ${execOutRuns.chunks} chunks of ${(THROUGHPUT_BYTES / execOutRuns.chunks / 1024).toFixed(1)} KiB on average; one gRPC hop (64 KiB chunks) alone: ${((100 * grpcMBs) / pipeBesideExec).toFixed(1)}% of the pipe`);
