@@ -32,6 +32,7 @@ import { BENCH_ENV, BenchWorkspaces } from "./bench/bench-workspaces.js";
 import { grpcStreamMs } from "./bench/grpc-stream-floor.js";
 import { pipeMs, timeCommand } from "./bench/processes.js";
 import { aimNote, mbps, row, stats, timeRuns, type Stats } from "./bench/stats.js";
+import { describeCpu } from "./bench/cpu-time.js";
 import { IdleWorkspaces, SETTLE_MS, total, type MemorySample } from "./bench/workspace-memory.js";
 import { execRoundTrip, patchApply, readFile64k, resetFigure, timeToFirstCommand } from "./bench/workspace-latency.js";
 import { execOutput, exportFigure } from "./bench/workspace-throughput.js";
@@ -71,7 +72,7 @@ async function main(): Promise<void> {
   const loadBefore = load();
   const manager = spawn(process.execPath, [PYRO, "manager", "serve", "--socket", socketPath], { env: managerEnv, stdio: "ignore" });
   const sdk = new Pyro({ socketPath, autoStart: false });
-  const ws = new BenchWorkspaces(sdk);
+  const ws = new BenchWorkspaces(sdk, { pid: manager.pid ?? 0, stateDir });
   try {
     for (let i = 0; i < 400 && !existsSync(socketPath); i++) await new Promise((r) => setTimeout(r, 25));
     console.log(`preparing: pyro env pull ${BENCH_ENV} (builds it once if it is not cached)`);
@@ -109,7 +110,7 @@ async function main(): Promise<void> {
     const rtt = stats(rttParts.total);
     const read = stats(await readFile64k(ws, running.workspaceId, N, WARMUP));
     const pipeBesideExec = mbps(THROUGHPUT_BYTES, await pipeMs(head, env, THROUGHPUT_BYTES, THROUGHPUT_N));
-    const execOutRuns = await execOutput(ws, running.workspaceId, THROUGHPUT_BYTES, THROUGHPUT_N);
+    const execOutRuns = await execOutput(ws, running, THROUGHPUT_BYTES, THROUGHPUT_N);
     const execOut = stats(execOutRuns.ms);
     await ws.delete(running.workspaceId);
     step(`workspaces: export of ${EXPORT_FILES} × 1 MiB, and its floor (one gRPC hop)`);
@@ -161,17 +162,20 @@ async function main(): Promise<void> {
     console.log(row(`4. export ${EXPORT_FILES} × 1 MiB to a host dir`, expS, `${expMBs.toFixed(0)} MB/s, ${aimNote((100 * expMBs) / grpcMBs, { op: ">=", value: 50, unit: "%" })} of one gRPC hop`));
     console.log(row("     its tar stream read raw (no extraction)", s(exp.raw), `${mbps(exp.tarBytes, s(exp.raw).median).toFixed(0)} MB/s of ${(exp.tarBytes / MiB).toFixed(1)} MiB of tar`));
     console.log(row("     tar of it inside the sandbox (exec)", s(exp.tarInSandbox)));
+    console.log(`     CPU per export: ${describeCpu(exp.cpu, THROUGHPUT_N)}`);
     const patchWs = s(patch.workspace);
     const git = s(patch.git);
     console.log(row(`5. applyWorkspacePatch, ${PATCH_FILES} files`, patchWs, `${aimNote(patchWs.median / git.median, { op: "<=", value: 3, unit: "x" })} of git apply`));
     console.log(row("     git apply, same patch, local tree", git, `${patch.patchBytes} bytes of patch`));
     console.log(row("     engine alone: parse + preflight", engine.engine));
     console.log(row("     engine alone: read, preflight, write", engine.engineWithFiles));
+    console.log(`     CPU per workspace apply (forward and reverse alike): ${describeCpu(patch.cpu, 2 * N)}`);
     const resetS = s(reset.reset);
     console.log(row(`6. reset, ${RESET_MIB} MiB baseline (${HEAVY_N} runs)`, resetS, aimNote(resetS.median / 1000, { op: "<", value: 1, unit: " s" })));
     console.log(row(`     push of the same ${RESET_MIB} MiB (a tar)`, s(reset.push)));
     console.log(row("     tar -xf of it inside the sandbox (exec)", s(reset.tarInSandbox)));
     console.log(row("     createWorkspace, no seed (from 1.)", s(ttfc.create)));
+    console.log(`     CPU per reset: ${describeCpu(reset.cpu, HEAVY_N)} (the sandboxes' own not followed: each reset makes a new one)`);
     console.log(`     createWorkspace seeded from ${RESET_MIB} MiB: ${reset.seededCreateMs.toFixed(0)} ms; its deleteWorkspace: ${reset.deleteMs.toFixed(0)} ms (one run each)`);
     const mib = (b: number) => (b / MiB).toFixed(1);
     const medianOf = (v: number[]) => (v.length ? stats(v).median : NaN);
@@ -192,6 +196,7 @@ async function main(): Promise<void> {
     }
     const execMBs = mbps(THROUGHPUT_BYTES, execOut.median - rtt.median);
     console.log(row(`8. exec head -c ${THROUGHPUT_BYTES / MiB}M (median of ${THROUGHPUT_N})`, execOut, `${execMBs.toFixed(0)} MB/s less a round trip, ${aimNote((100 * execMBs) / pipeBesideExec, { op: ">=", value: 20, unit: "%" })} of the pipe`));
+    console.log(`     CPU per run: ${describeCpu(execOutRuns.cpu, THROUGHPUT_N)}`);
     console.log(`     its output came in ${execOutRuns.chunks} chunks of ${(THROUGHPUT_BYTES / execOutRuns.chunks / 1024).toFixed(1)} KiB on average; one gRPC hop (64 KiB chunks) alone: ${((100 * grpcMBs) / pipeBesideExec).toFixed(1)}% of the pipe`);
   } finally {
     await ws.deleteAll();

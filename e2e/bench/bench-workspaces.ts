@@ -1,12 +1,35 @@
-/** The workspaces a bench makes: each one created through the SDK is remembered, and deleted at the end whatever happened. */
+/**
+ * The workspaces a bench makes: each one created through the SDK is remembered, and deleted at
+ * the end whatever happened; and where to watch them from (the manager's process and state
+ * directory).
+ */
 import type { CreateWorkspaceOptions, Pyro, WorkspaceInfo } from "../../sdk/src/index.js";
+import { CpuMeter } from "./cpu-time.js";
+import { sandboxProcesses } from "./sandbox-processes.js";
 
 export const BENCH_ENV = "debian:12";
 
 export class BenchWorkspaces {
   readonly #live = new Set<string>();
 
-  constructor(readonly pyro: Pyro) {}
+  constructor(
+    readonly pyro: Pyro,
+    private readonly manager: { pid: number; stateDir: string },
+  ) {}
+
+  /** A meter of the CPU the manager and the sandbox `sandboxId` use. */
+  cpuMeter(sandboxId: string): CpuMeter {
+    return new CpuMeter({
+      manager: () => [this.manager.pid],
+      sandbox: () => {
+        try {
+          return sandboxProcesses(this.manager.stateDir, sandboxId).pids;
+        } catch {
+          return []; // ended (a reset replaces it)
+        }
+      },
+    });
+  }
 
   /** Creates a workspace of debian:12 (a short lifetime: a bench killed midway leaves nothing for long). */
   async create(opts: CreateWorkspaceOptions = {}): Promise<WorkspaceInfo> {

@@ -87,8 +87,11 @@ export async function patchApply(ws: BenchWorkspaces, dir: string, files: number
   const w = await ws.create({ seedPath: fx.before });
   const workspace: number[] = [];
   const git: number[] = [];
+  let cpu: Record<string, number> = {};
   try {
+    const meter = ws.cpuMeter(w.sandboxId);
     for (let i = 0; i < warmup + runs; i++) {
+      if (i === warmup) meter.start();
       let t0 = performance.now();
       const r = await ws.pyro.applyWorkspacePatch(w.workspaceId, fx.forward);
       const tWs = performance.now() - t0;
@@ -103,10 +106,12 @@ export async function patchApply(ws: BenchWorkspaces, dir: string, files: number
         git.push(tGit);
       }
     }
+    // Forward and reverse applies, and git apply's own processes (children of this one, reaped: not counted).
+    cpu = meter.stop();
   } finally {
     await ws.delete(w.workspaceId);
   }
-  return { workspace, git, patchBytes: Buffer.byteLength(fx.forward) };
+  return { workspace, git, patchBytes: Buffer.byteLength(fx.forward), cpu };
 }
 
 /** Writes `mib` files of 1 MiB of random bytes into `dir`. */
@@ -129,11 +134,17 @@ export async function resetFigure(ws: BenchWorkspaces, dir: string, mib: number,
   const seededCreateMs = performance.now() - t0;
   let deleteMs: number;
   let reset: number[];
+  let cpu: Record<string, number> = {};
+  // The manager's CPU only: each reset makes a new sandbox, which the meter does not follow.
+  const meter = ws.cpuMeter("");
   try {
-    reset = await timeRuns(runs, warmup, async () => {
+    reset = await timeRuns(runs, warmup, async (i) => {
+      if (i === warmup) meter.start();
       const r = await ws.pyro.resetWorkspace(w.workspaceId);
       check(r.state === "started", `a reset workspace is ${r.state}`);
     });
+    const { sandbox: _replaced, ...used } = meter.stop();
+    cpu = used;
     const n = await ws.pyro.execWorkspace(w.workspaceId, "ls | wc -l");
     check(n.stdout.trim() === String(mib), `a reset workspace holds ${n.stdout.trim()} files, not ${mib}`);
   } finally {
@@ -169,5 +180,5 @@ export async function resetFigure(ws: BenchWorkspaces, dir: string, mib: number,
   } finally {
     await ws.delete(scratch.workspaceId);
   }
-  return { reset, push, tarInSandbox, seededCreateMs, deleteMs };
+  return { reset, push, tarInSandbox, seededCreateMs, deleteMs, cpu };
 }

@@ -7,7 +7,8 @@
  * moments, are what a sandbox costs today.
  */
 import type { BenchWorkspaces } from "./bench-workspaces.js";
-import { pooledSandboxIds, sandboxMemory, type SandboxMemory } from "./sandbox-memory.js";
+import { sandboxMemory, type SandboxMemory } from "./sandbox-memory.js";
+import { pooledSandboxIds } from "./sandbox-processes.js";
 
 /** How long a workspace is left alone before it counts as settled. */
 export const SETTLE_MS = 20_000;

@@ -1,7 +1,8 @@
 /**
  * Bulk bytes out of a workspace: an export of a directory to a host directory, and a command's
- * output. Apart, to tell where an export's time goes: the export's tar stream read raw from the
- * manager (no extraction), and the same tar made inside the sandbox (exec, output discarded there).
+ * output. To tell where the time goes: the CPU the manager, the sandbox and this process used,
+ * and for an export, its tar stream read raw from the manager (no extraction) and the same tar
+ * made inside the sandbox (exec, output discarded there).
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -31,44 +32,48 @@ export async function exportFigure(ws: BenchWorkspaces, dir: string, socketPath:
   const raw: number[] = [];
   const tarInSandbox: number[] = [];
   let tarBytes = 0;
+  let cpu: Record<string, number> = {};
   const c = workspaceClient(socketPath);
   try {
+    const meter = ws.cpuMeter(w.sandboxId);
     for (let i = 0; i < 1 + runs; i++) {
+      if (i === 1) meter.start();
       const out = join(dir, `export-${i}`);
-      let t0 = performance.now();
+      const t0 = performance.now();
       const r = await ws.pyro.exportWorkspace(w.workspaceId, "data", out);
-      const tSdk = performance.now() - t0;
-      rmSync(out, { recursive: true, force: true });
+      if (i > 0) sdk.push(performance.now() - t0);
       check(r.files === files, `the export wrote ${r.files} files, not ${files}`);
-
-      t0 = performance.now();
+      rmSync(out, { recursive: true, force: true });
+    }
+    cpu = meter.stop();
+    for (let i = 0; i < 1 + runs; i++) {
+      const t0 = performance.now();
       let got = 0;
       for await (const res of c.client.exportWorkspace({ workspace: w.workspaceId, path: "data" })) if (res.part.case === "chunk") got += res.part.value.length;
-      const tRaw = performance.now() - t0;
+      if (i > 0) raw.push(performance.now() - t0);
       tarBytes = got;
-
-      t0 = performance.now();
+    }
+    for (let i = 0; i < 1 + runs; i++) {
+      const t0 = performance.now();
       const t = await ws.pyro.execWorkspace(w.workspaceId, "tar -cf - data | cat >/dev/null");
-      const tTar = performance.now() - t0;
+      if (i > 0) tarInSandbox.push(performance.now() - t0);
       check(t.exitCode === 0, `tar in the sandbox exited ${t.exitCode}: ${t.stderr}`);
-      if (i > 0) {
-        sdk.push(tSdk);
-        raw.push(tRaw);
-        tarInSandbox.push(tTar);
-      }
     }
   } finally {
     c.close();
     await ws.delete(w.workspaceId);
   }
-  return { sdk, raw, tarInSandbox, tarBytes };
+  return { sdk, raw, tarInSandbox, tarBytes, cpu };
 }
 
-/** execWorkspace of `head -c <bytes> /dev/zero`, its output counted as it streams; also the chunks it came in (the last run's). */
-export async function execOutput(ws: BenchWorkspaces, id: string, bytes: number, runs: number): Promise<{ ms: number[]; chunks: number }> {
+/** execWorkspace of `head -c <bytes> /dev/zero`, its output counted as it streams; also the chunks it came in (the last run's) and the CPU it took. */
+export async function execOutput(ws: BenchWorkspaces, w: { workspaceId: string; sandboxId: string }, bytes: number, runs: number) {
+  const id = w.workspaceId;
   const ms: number[] = [];
   let chunks = 0;
+  const meter = ws.cpuMeter(w.sandboxId);
   for (let i = 0; i < 1 + runs; i++) {
+    if (i === 1) meter.start();
     let got = 0;
     chunks = 0;
     const t0 = performance.now();
@@ -84,5 +89,5 @@ export async function execOutput(ws: BenchWorkspaces, id: string, bytes: number,
     check(r.exitCode === 0 && got === bytes, `head wrote ${got} bytes, not ${bytes} (exit ${r.exitCode})`);
     if (i > 0) ms.push(dt);
   }
-  return { ms, chunks };
+  return { ms, chunks, cpu: meter.stop() };
 }
