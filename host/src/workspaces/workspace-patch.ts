@@ -25,29 +25,46 @@ function parents(path: string): string[] {
   return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join("/"));
 }
 
+/** Calls the guest this many at a time: each call is a round trip, and a patch touches many files. */
+const GUEST_CALLS_AT_ONCE = 16;
+
+/** Runs `fn` on every item, at most `limit` at a time; rejects with the first failure once the calls under way have settled. */
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++]!;
+      await fn(item).catch((err: unknown) => void (failure ??= { err }));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.err;
+}
+
 /** The current state of each path a patch touches, read through the guest (which confines every path to /workspace). */
 async function readCurrent(files: GuestFiles, paths: string[], signal?: AbortSignal): Promise<Map<string, CurrentFile>> {
   const current = new Map<string, CurrentFile>();
-  const dirKinds = new Map<string, boolean>();
-  for (const path of paths) {
+  const dirKinds = new Map<string, Promise<boolean>>();
+  await forEachLimit(paths, GUEST_CALLS_AT_ONCE, async (path) => {
     // git apply neither reads nor writes through a symlinked directory, even one that stays inside.
     let throughSymlink = false;
     for (const dir of parents(path)) {
       let isLink = dirKinds.get(dir);
       if (isLink === undefined) {
-        isLink = (await files.stat(dir, { signal }))?.type === "symlink";
+        isLink = files.stat(dir, { signal }).then((st) => st?.type === "symlink");
         dirKinds.set(dir, isLink);
       }
-      if (isLink) throughSymlink = true;
+      if (await isLink) throughSymlink = true;
     }
     const st = throughSymlink ? undefined : await files.stat(path, { signal });
     if (throughSymlink || !st) {
       current.set(path, { kind: "missing", throughSymlink });
-      continue;
+      return;
     }
     if (st.type !== "file") {
       current.set(path, { kind: st.type === "symlink" ? "symlink" : st.type === "directory" ? "directory" : "other" });
-      continue;
+      return;
     }
     if (st.sizeBytes > PREFLIGHT_DEFAULTS.maxFileBytes) {
       throw new PyroError("too_large", `${path} is ${st.sizeBytes} bytes; patch apply works on files up to ${PREFLIGHT_DEFAULTS.maxFileBytes} bytes`);
@@ -55,7 +72,7 @@ async function readCurrent(files: GuestFiles, paths: string[], signal?: AbortSig
     const r = await files.readBytes(path, { maxBytes: PREFLIGHT_DEFAULTS.maxFileBytes, signal });
     if (r.truncated) throw new PyroError("too_large", `${path} grew past ${PREFLIGHT_DEFAULTS.maxFileBytes} bytes while it was read`);
     current.set(path, { kind: "file", content: r.bytes, mode: st.mode });
-  }
+  });
   return current;
 }
 
@@ -100,22 +117,29 @@ export class PatchApplier {
   }
 }
 
-/** Executes a write plan; on a failure, undoes what was done and rethrows. */
+/**
+ * Executes a write plan: deletions first, in order, then the writes (distinct paths) several
+ * at a time. On a failure, once the calls under way have settled, undoes what was done and
+ * rethrows.
+ */
 async function applyWrites(files: GuestFiles, writes: PatchWrite[], current: Map<string, CurrentFile>, log: Logger, workspace: string, signal?: AbortSignal): Promise<void> {
   const undo: (() => Promise<unknown>)[] = [];
+  const restore = (path: string) => {
+    const before = current.get(path);
+    return () => (before?.kind === "file" ? files.writeBytes(path, before.content, { mode: before.mode }) : files.remove(path));
+  };
   try {
     for (const w of writes) {
-      const before = current.get(w.path);
-      const restore = () => (before?.kind === "file" ? files.writeBytes(w.path, before.content, { mode: before.mode }) : files.remove(w.path));
-      if (w.kind === "write") {
-        await files.writeBytes(w.path, w.content, { mode: w.mode, signal });
-        undo.push(restore);
-      } else {
-        await files.remove(w.path, { signal });
-        undo.push(restore);
-        if (w.removeEmptyParents) await removeEmptyParents(files, w.path, signal);
-      }
+      if (w.kind !== "delete") continue;
+      await files.remove(w.path, { signal });
+      undo.push(restore(w.path));
+      if (w.removeEmptyParents) await removeEmptyParents(files, w.path, signal);
     }
+    const puts = writes.filter((w): w is Extract<PatchWrite, { kind: "write" }> => w.kind === "write");
+    await forEachLimit(puts, GUEST_CALLS_AT_ONCE, async (w) => {
+      await files.writeBytes(w.path, w.content, { mode: w.mode, signal });
+      undo.push(restore(w.path));
+    });
   } catch (err) {
     for (const u of undo.reverse()) await u().catch((e: unknown) => log.error("cannot undo a partly applied patch", { workspace, error: e }));
     if (err instanceof PyroError) throw new PyroError(err.code, `the patch failed while it was written, and what was written was undone: ${err.message}`, { hint: err.hint });
