@@ -8,10 +8,10 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { ApplyWorkspacePatchResponseSchema, type ApplyWorkspacePatchResponse } from "../../../proto/gen/pyro/manager/v1/workspace_service_pb.js";
 import { PatchFileStatus } from "../../../proto/gen/pyro/manager/v1/workspace_pb.js";
 import { PyroError } from "../../../sdk/src/errors.js";
-import type { GuestFiles } from "../files/guest-files.js";
+import { BYTES_MAX_BYTES, type GuestFiles } from "../files/guest-files.js";
 import type { Logger } from "../logger.js";
 import { parsePatch, pathsToRead } from "../patch/parse-patch.js";
-import { PREFLIGHT_DEFAULTS, preflightPatch } from "../patch/preflight.js";
+import { preflightPatch } from "../patch/preflight.js";
 import type { CurrentFile, PatchWrite } from "../patch/types.js";
 import type { Workspaces } from "./workspaces.js";
 
@@ -24,6 +24,9 @@ function parents(path: string): string[] {
   const parts = path.split("/");
   return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join("/"));
 }
+
+/** The largest file a patch may change: what one guest read or write moves. */
+const FILE_MAX_BYTES = BYTES_MAX_BYTES;
 
 /** Calls the guest this many at a time: each call is a round trip, and a patch touches many files. */
 const GUEST_CALLS_AT_ONCE = 16;
@@ -66,11 +69,11 @@ async function readCurrent(files: GuestFiles, paths: string[], signal?: AbortSig
       current.set(path, { kind: st.type === "symlink" ? "symlink" : st.type === "directory" ? "directory" : "other" });
       return;
     }
-    if (st.sizeBytes > PREFLIGHT_DEFAULTS.maxFileBytes) {
-      throw new PyroError("too_large", `${path} is ${st.sizeBytes} bytes; patch apply works on files up to ${PREFLIGHT_DEFAULTS.maxFileBytes} bytes`);
+    if (st.sizeBytes > FILE_MAX_BYTES) {
+      throw new PyroError("too_large", `${path} is ${st.sizeBytes} bytes; patch apply works on files up to ${FILE_MAX_BYTES} bytes`);
     }
-    const r = await files.readBytes(path, { maxBytes: PREFLIGHT_DEFAULTS.maxFileBytes, signal });
-    if (r.truncated) throw new PyroError("too_large", `${path} grew past ${PREFLIGHT_DEFAULTS.maxFileBytes} bytes while it was read`);
+    const r = await files.readBytes(path, { maxBytes: FILE_MAX_BYTES, signal });
+    if (r.truncated) throw new PyroError("too_large", `${path} grew past ${FILE_MAX_BYTES} bytes while it was read`);
     current.set(path, { kind: "file", content: r.bytes, mode: st.mode });
   });
   return current;
@@ -94,7 +97,7 @@ export class PatchApplier {
     const log = this.o.log;
     return this.o.workspaces.mutateStream(workspace, async function* (files) {
       const current = await readCurrent(files, pathsToRead(parsed), signal);
-      const pre = preflightPatch(parsed, current);
+      const pre = preflightPatch(parsed, current, { maxFileBytes: FILE_MAX_BYTES });
       for (const r of pre.files) {
         yield event({
           case: "preflight",
