@@ -284,4 +284,18 @@ describe("patch engine against git apply: corner cases of git's reading", () => 
     }
     await parity({ f: "a\n" }, `--- f\n+++ /dev/null\n@@ -1 +0,0 @@\n-a\n`, false);
   });
+  it("refuses up front what git apply fails on halfway through writing", async () => {
+    const add = (path: string) => `diff --git a/${path} b/${path}\nnew file mode 100644\n--- /dev/null\n+++ b/${path}\n@@ -0,0 +1 @@\n+n\n`;
+    const del = (path: string) => `diff --git a/${path} b/${path}\ndeleted file mode 100644\n--- a/${path}\n+++ /dev/null\n@@ -1 +0,0 @@\n-n\n`;
+    let k = 0;
+    for (const [base, patch] of [
+      [{ d: "y\n" }, add("d/x")],
+      [{}, add("d") + del("d") + add("d/x")],
+    ] as const) {
+      const dir = join(root.dir, `halfway-${k++}`);
+      await writeTree(join(dir, "base"), base);
+      const out = await applyBothWays(join(dir, "base"), Buffer.from(patch), dir);
+      expect([out.gitOk, out.engineOk, out.engineError?.code]).toEqual([false, false, "patch_conflict"]);
+    }
+  });
 });

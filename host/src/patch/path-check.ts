@@ -1,8 +1,8 @@
 /**
  * Which paths a patch may touch. A name from a patch is untrusted: it must be relative, stay
  * inside the workspace, and be a path git apply itself would accept (no empty, "." or ".."
- * components, nothing inside a `.git` directory, including
- * the names NTFS would read as `.git`). Returned paths are "/"-separated and normalised.
+ * components, nothing inside a `.git` directory, including the names NTFS would read as
+ * `.git`). Returned paths are "/"-separated and normalised.
  */
 import type { ErrorCode } from "../../../sdk/src/errors.js";
 import { printable } from "./display.js";

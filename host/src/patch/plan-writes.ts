@@ -20,6 +20,22 @@ function sameState(before: CurrentFile | undefined, after: FileState | null): bo
   return (before.mode & 0o7777) === (after.mode & 0o7777) && Buffer.compare(before.content, after.content) === 0;
 }
 
+/**
+ * Parts whose final write would need a directory where another part's final write puts a
+ * file (possible when a part writes a path that a later part deletes: the write still
+ * happens). git apply fails on these while writing; here they fail before anything is written.
+ */
+export function blockedWrites(outcomes: readonly FileOutcome[]): FileOutcome[] {
+  const written = new Set<string>();
+  for (const o of outcomes) if (o.writes?.state) written.add(o.writes.path);
+  return outcomes.filter((o) => {
+    if (!o.writes?.state) return false;
+    const path = o.writes.path;
+    for (let at = path.indexOf("/"); at >= 0; at = path.indexOf("/", at + 1)) if (written.has(path.slice(0, at))) return true;
+    return false;
+  });
+}
+
 export function planWrites(outcomes: readonly FileOutcome[], current: ReadonlyMap<string, CurrentFile>): WritePlan {
   const removed = new Map<string, boolean>();
   const written = new Map<string, FileState>();

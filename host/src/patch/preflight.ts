@@ -7,7 +7,7 @@
 import { PyroError } from "../../../sdk/src/errors.js";
 import { checkFile, type FileOutcome } from "./check-file.js";
 import { PathStates } from "./path-states.js";
-import { planWrites } from "./plan-writes.js";
+import { blockedWrites, planWrites } from "./plan-writes.js";
 import type { CurrentFile, ParsedPatch, PatchFileResult, PatchPreflight } from "./types.js";
 import { WorkBudget } from "./work-budget.js";
 
@@ -23,11 +23,19 @@ export const PREFLIGHT_DEFAULTS = {
   workLimit: 50_000_000,
 } as const;
 
-/** The paths some part of the patch deletes or renames away (a creation may replace them). */
-function pathsGoingAway(parsed: ParsedPatch): Set<string> {
-  const out = new Set<string>();
-  for (const f of parsed.files) if (!f.refusal && f.oldPath !== null && (f.diff.deletes || f.diff.rename)) out.add(f.oldPath);
-  return out;
+/**
+ * The paths some part of the patch deletes or renames away (a creation may replace them),
+ * and all the paths it removes (those, and the old names of parts whose names differ).
+ */
+function pathsRemoved(parsed: ParsedPatch): { goingAway: Set<string>; removed: Set<string> } {
+  const goingAway = new Set<string>();
+  const removed = new Set<string>();
+  for (const f of parsed.files) {
+    if (f.refusal || f.oldPath === null) continue;
+    if (f.diff.deletes || f.diff.rename) goingAway.add(f.oldPath);
+    if (f.diff.deletes || (!f.diff.copy && f.newPath !== null && f.newPath !== f.oldPath)) removed.add(f.oldPath);
+  }
+  return { goingAway, removed };
 }
 
 function summarise(failed: PatchFileResult[]): PyroError {
@@ -45,7 +53,8 @@ function summarise(failed: PatchFileResult[]): PyroError {
 export function preflightPatch(parsed: ParsedPatch, current: ReadonlyMap<string, CurrentFile>, options: PreflightOptions = {}): PatchPreflight {
   const maxFileBytes = options.maxFileBytes ?? PREFLIGHT_DEFAULTS.maxFileBytes;
   const budget = new WorkBudget(options.workLimit ?? PREFLIGHT_DEFAULTS.workLimit);
-  const paths = new PathStates(current, pathsGoingAway(parsed), maxFileBytes);
+  const { goingAway, removed } = pathsRemoved(parsed);
+  const paths = new PathStates(current, goingAway, removed, maxFileBytes);
   const outcomes: FileOutcome[] = [];
   const lastWrite = new Map<string, FileOutcome>();
   for (const f of parsed.files) {
@@ -56,6 +65,9 @@ export function preflightPatch(parsed: ParsedPatch, current: ReadonlyMap<string,
     const earlier = lastWrite.get(outcome.writes.path);
     if (earlier?.writes) earlier.writes.state = null;
     lastWrite.set(outcome.writes.path, outcome);
+  }
+  for (const o of blockedWrites(outcomes)) {
+    o.result = { ...o.result, status: "error", code: "patch_conflict", message: "another part of the patch writes a file where a parent directory of this one is needed" };
   }
   const files = outcomes.map((o) => o.result);
   const failed = files.filter((r) => r.status !== "ok");

@@ -16,6 +16,16 @@ function errCode(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException).code;
 }
 
+/** Whether a missing path's parent chain runs into something that is not a directory. */
+function underFile(full: string): boolean {
+  try {
+    lstatSync(full);
+    return false;
+  } catch (err) {
+    return errCode(err) === "ENOTDIR";
+  }
+}
+
 /** Reads the state of `paths` under `root`, as the workspace service reads them from the guest. */
 export async function readCurrentFiles(root: string, paths: readonly string[]): Promise<Map<string, CurrentFile>> {
   const out = new Map<string, CurrentFile>();
@@ -33,7 +43,7 @@ export async function readCurrentFiles(root: string, paths: readonly string[]): 
     for (let i = 1; i < parts.length; i++) if (lstatOrNull(join(root, ...parts.slice(0, i)))?.isSymbolicLink()) throughSymlink = true;
     const full = join(root, path);
     const st = lstatOrNull(full);
-    if (!st) out.set(path, { kind: "missing", throughSymlink });
+    if (!st) out.set(path, { kind: "missing", throughSymlink, underFile: underFile(full) });
     else if (st.isFile()) out.set(path, { kind: "file", content: readFileSync(full), mode: st.mode & 0o7777, throughSymlink });
     else if (st.isSymbolicLink()) out.set(path, { kind: "symlink", throughSymlink });
     else if (st.isDirectory()) out.set(path, { kind: "directory", throughSymlink });

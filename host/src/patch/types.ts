@@ -39,10 +39,11 @@ export interface ParsedPatch {
 /**
  * The current state of one path in the workspace, as the service read it. `throughSymlink`
  * says a parent directory of the path is a symbolic link (git apply will not write or read
- * through one, even when it stays inside the tree).
+ * through one, even when it stays inside the tree). `underFile` says a missing path cannot be
+ * created because a parent of it is not a directory (a file stands there: lstat says ENOTDIR).
  */
 export type CurrentFile =
-  | { kind: "missing"; throughSymlink?: boolean }
+  | { kind: "missing"; throughSymlink?: boolean; underFile?: boolean }
   | {
       kind: "file";
       /** The file's bytes. */

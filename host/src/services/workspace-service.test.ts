@@ -122,6 +122,27 @@ describe("WorkspaceService in-process", () => {
     expect(readFileSync(join(dir, "b.txt"), "utf8")).toBe("two\n");
   });
 
+  it("refuses a patch that would make a file under a file, before writing anything", async () => {
+    const { client, made } = setup();
+    const ws = await create(client);
+    const dir = made[0]!.dir;
+    writeFileSync(join(dir, "a.txt"), "one\n");
+    writeFileSync(join(dir, "plain"), "a file\n");
+    const patch = [
+      "--- a/a.txt", "+++ b/a.txt", "@@ -1 +1 @@", "-one", "+ONE",
+      "--- /dev/null", "+++ b/plain/inside.txt", "@@ -0,0 +1 @@", "+x",
+      "",
+    ].join("\n");
+    const results: string[] = [];
+    const code = await codeOf((async () => {
+      for await (const r of client.applyWorkspacePatch({ workspace: ws.workspaceId, patch })) if (r.event.case === "preflight") results.push(`${r.event.value.path}:${r.event.value.status}`);
+    })());
+    expect(code).not.toBe("ok");
+    expect(results).toContain("plain/inside.txt:3"); // PATCH_FILE_STATUS_ERROR
+    expect(readFileSync(join(dir, "a.txt"), "utf8")).toBe("one\n");
+    expect(readFileSync(join(dir, "plain"), "utf8")).toBe("a file\n");
+  });
+
   it("reaps expired workspaces, and only those", async () => {
     let now = new Date("2026-01-01T00:00:00Z");
     const { client, workspaces } = setup({ now: () => now });

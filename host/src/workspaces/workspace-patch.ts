@@ -48,17 +48,26 @@ async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T)
 /** The current state of each path a patch touches, read through the guest (which confines every path to /workspace). */
 async function readCurrent(files: GuestFiles, paths: string[], signal?: AbortSignal): Promise<Map<string, CurrentFile>> {
   const current = new Map<string, CurrentFile>();
-  const dirKinds = new Map<string, Promise<boolean>>();
+  const dirKinds = new Map<string, Promise<string | undefined>>();
   await forEachLimit(paths, GUEST_CALLS_AT_ONCE, async (path) => {
-    // git apply neither reads nor writes through a symlinked directory, even one that stays inside.
+    // git apply neither reads nor writes through a symlinked directory, even one that stays
+    // inside; and nothing can be made under a file.
     let throughSymlink = false;
+    let underFile = false;
     for (const dir of parents(path)) {
-      let isLink = dirKinds.get(dir);
-      if (isLink === undefined) {
-        isLink = files.stat(dir, { signal }).then((st) => st?.type === "symlink");
-        dirKinds.set(dir, isLink);
+      let kind = dirKinds.get(dir);
+      if (kind === undefined) {
+        kind = files.stat(dir, { signal }).then((st) => st?.type);
+        dirKinds.set(dir, kind);
       }
-      if (await isLink) throughSymlink = true;
+      const k = await kind;
+      if (k === "symlink") throughSymlink = true;
+      else if (k !== undefined && k !== "directory") underFile = true;
+      if (throughSymlink || underFile || k === undefined) break;
+    }
+    if (underFile) {
+      current.set(path, { kind: "missing", throughSymlink, underFile });
+      return;
     }
     const st = throughSymlink ? undefined : await files.stat(path, { signal });
     if (throughSymlink || !st) {
