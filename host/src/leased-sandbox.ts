@@ -12,6 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { PyroError } from "../../sdk/src/errors.js";
 import type { Backend, Sandbox, SandboxSpec } from "./backends/backend.js";
 import type { Resources } from "./backends/resources.js";
 import type { EnvironmentLease, EnvironmentStore, InstalledEnvironment } from "./environments/store.js";
@@ -24,6 +25,24 @@ export class CopyGone extends Error {
   constructor(readonly path: string) {
     super(`the environment copy ${path} was removed before a sandbox could use it`);
   }
+}
+
+/** How many times a sandbox tries to lease the current copy before it gives up (each try finds it replaced). */
+export const COPY_ATTEMPTS = 3;
+
+/** The error once every attempt found the copy replaced or removed. */
+export function copyKeptGoing(environment: string): PyroError {
+  return new PyroError("sandbox_start_failed", `the environment "${environment}" was replaced or removed each time a sandbox was about to use it`, {
+    hint: "something keeps pruning or rebuilding it (another pyro manager?); try again",
+  });
+}
+
+/** The installed, sound copy of `environment`, or undefined when there is none (a corrupt copy is left to its users; ensure() builds a new one beside it). */
+export async function installedCopy(store: EnvironmentStore, environment: string): Promise<InstalledEnvironment | undefined> {
+  return store.get(environment).catch((err: unknown) => {
+    if (err instanceof PyroError && err.code === "environment_corrupt") return undefined;
+    throw err;
+  });
 }
 
 export interface LeasedSandboxOptions {

@@ -17,7 +17,7 @@ import { PIDS_MAX, type LimitsInForce, type Resources } from "./backends/resourc
 import { findEntry } from "./environments/catalog.js";
 import type { EnvironmentStore, InstalledEnvironment } from "./environments/store.js";
 import { execInSandbox, WATCHDOG_GRACE_MS } from "./exec/exec-pipeline.js";
-import { CopyGone, createLeasedSandbox } from "./leased-sandbox.js";
+import { COPY_ATTEMPTS, CopyGone, copyKeptGoing, createLeasedSandbox, installedCopy } from "./leased-sandbox.js";
 import type { Logger } from "./logger.js";
 import { pullProgress } from "./progress.js";
 import type { SandboxPool } from "./sandbox-pool.js";
@@ -98,10 +98,7 @@ export class Runner {
       // The host backend runs on the host's own filesystem: no environment to install.
       if (backend.isolated) {
         // A corrupt copy is left to its users; ensure() builds a new one beside it.
-        copy = await this.o.store.get(v.entry.name).catch((err: unknown) => {
-          if (err instanceof PyroError && err.code === "environment_corrupt") return undefined;
-          throw err;
-        });
+        copy = await installedCopy(this.o.store, v.entry.name);
         copy ??= yield* withProgress<RunResponse, InstalledEnvironment>((push) =>
           this.o.store.ensure(v.entry.name, { signal, onProgress: (p) => push(event({ case: "progress", value: pullProgress(p) })) }),
         );
@@ -124,11 +121,7 @@ export class Runner {
       } catch (err) {
         // The copy was replaced or removed between finding and leasing it (a rebuild, a prune, another manager): find the current one.
         if (!(err instanceof CopyGone)) throw err;
-        if (attempt >= 3) {
-          throw new PyroError("sandbox_start_failed", `the environment "${v.entry.name}" was replaced or removed each time a sandbox was about to use it`, {
-            hint: "something keeps pruning or rebuilding it (another pyro manager?); try again",
-          });
-        }
+        if (attempt >= COPY_ATTEMPTS) throw copyKeptGoing(v.entry.name);
         this.o.log.info("environment copy went away before use; resolving it again", { environment: v.entry.name, path: err.path });
       }
     }

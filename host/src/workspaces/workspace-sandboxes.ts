@@ -8,9 +8,8 @@ import type { Backend, Sandbox } from "../backends/backend.js";
 import type { BackendRegistry } from "../backends/registry.js";
 import { PIDS_MAX } from "../backends/resources.js";
 import type { EnsureProgress, EnvironmentStore, InstalledEnvironment } from "../environments/store.js";
-import { CopyGone, createLeasedSandbox } from "../leased-sandbox.js";
+import { COPY_ATTEMPTS, CopyGone, copyKeptGoing, createLeasedSandbox, installedCopy } from "../leased-sandbox.js";
 import type { Logger } from "../logger.js";
-import { PyroError } from "../../../sdk/src/errors.js";
 
 /** What a workspace's sandbox is made from. */
 export interface WorkspaceSandboxSpec {
@@ -48,10 +47,7 @@ export class WorkspaceSandboxes {
     for (let attempt = 1; ; attempt++) {
       let copy: InstalledEnvironment | undefined;
       if (backend.isolated) {
-        copy = await this.o.store.get(spec.environment).catch((err: unknown) => {
-          if (err instanceof PyroError && err.code === "environment_corrupt") return undefined;
-          throw err;
-        });
+        copy = await installedCopy(this.o.store, spec.environment);
         copy ??= await this.o.store.ensure(spec.environment, { signal, onProgress });
       }
       try {
@@ -61,11 +57,7 @@ export class WorkspaceSandboxes {
         );
       } catch (err) {
         if (!(err instanceof CopyGone)) throw err;
-        if (attempt >= 3) {
-          throw new PyroError("sandbox_start_failed", `the environment "${spec.environment}" was replaced or removed each time a sandbox was about to use it`, {
-            hint: "something keeps pruning or rebuilding it (another pyro manager?); try again",
-          });
-        }
+        if (attempt >= COPY_ATTEMPTS) throw copyKeptGoing(spec.environment);
         this.o.log.info("environment copy went away before use; resolving it again", { environment: spec.environment, path: err.path });
       }
     }
