@@ -192,7 +192,13 @@ describe("the user-mode network's helper", () => {
       const pid = await waitFor(() => childrenNamed(t.pid, "slirp4netns")[0], 30_000);
       expect(pid, managerLog(t)).toBeDefined();
       helpers.set(pid!, startTime(pid!)!);
-      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      // Read once it has set itself up: slirp4netns configures the interface first and only
+      // then enters its own sandbox (drops capabilities, installs its filter).
+      let status = readFileSync(`/proc/${pid}/status`, "utf8");
+      for (let i = 0; i < 100 && !/^Seccomp:\s+2$/m.test(status); i++) {
+        await sleep(50);
+        status = readFileSync(`/proc/${pid}/status`, "utf8");
+      }
       const field = (name: string) => status.split("\n").find((l) => l.startsWith(`${name}:`))!.split(/\s+/).slice(1);
       const uids = field("Uid").map(Number);
       if (process.getuid?.() === 0) for (const u of uids) expect(u, "slirp4netns runs as host root").not.toBe(0);
