@@ -5,44 +5,15 @@
  * The network description is derived from the workspace's record alone: what was asked
  * (`network`) and the backend that runs it (`execution_mode`).
  */
-import { execJson, type ExecJson } from "./json-workspace.js";
-import { limitsJson, type LimitsJson } from "./json.js";
+import { execJson, workspaceJson, type ExecJson, type WorkspaceJson } from "./json-workspace.js";
 import type { ExecWorkspaceResult, WorkspaceInfo } from "./workspace-types.js";
 
-export interface VmJson {
-  vm_id: string;
-  state: string;
-  environment: string;
-  execution_mode: string;
-  created_at: string;
-  last_activity_at: string;
-  expires_at: string;
-  ttl_seconds: number;
-  limits: LimitsJson;
-  seccomp: string;
-  network: boolean;
-  sandbox_id: string;
-  command_count: number;
-  failure: string;
-}
+/** A VM as a model sees it: a workspace's record under the VM's names (no name, labels or snapshots). */
+export type VmJson = { vm_id: string } & Omit<WorkspaceJson, "workspace_id" | "name" | "labels" | "snapshots">;
 
 export function vmJson(w: WorkspaceInfo): VmJson {
-  return {
-    vm_id: w.workspaceId,
-    state: w.state,
-    environment: w.environment,
-    execution_mode: w.executionMode,
-    created_at: w.createdAt,
-    last_activity_at: w.lastActivityAt,
-    expires_at: w.expiresAt,
-    ttl_seconds: w.ttlSeconds,
-    limits: limitsJson(w.limits),
-    seccomp: w.seccomp,
-    network: w.network,
-    sandbox_id: w.sandboxId,
-    command_count: w.commandCount,
-    failure: w.failure,
-  };
+  const { workspace_id, name: _name, labels: _labels, snapshots: _snapshots, ...rest } = workspaceJson(w);
+  return { vm_id: workspace_id, ...rest };
 }
 
 export function vmSummary(v: VmJson): string {
